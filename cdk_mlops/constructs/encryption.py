@@ -1,0 +1,130 @@
+"""Customer-managed KMS keys for the platform, one per purpose, rotated yearly."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from cdk_mlops.constructs._util import prop_error
+
+_KEY_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+
+
+class EncryptionKeys(Construct):
+    """Three customer-managed KMS keys with rotation, aliases and service-scoped key policies.
+
+    - ``data_key``: S3 data lake objects, SageMaker volumes and outputs, Glue job data. Principals
+      of this account may use it only through S3, SageMaker and Glue (``kms:ViaService``), on top
+      of their own IAM permissions (granted with ``grant_*``).
+    - ``logs_key``: CloudWatch Logs groups of this account (VPC flow logs, Glue, SageMaker, Lambda).
+    - ``notifications_key``: SNS topics, publishable by AWS Budgets, CloudWatch alarms and
+      EventBridge of this account only.
+
+    Separate keys keep blast radius small: a principal that can read logs cannot decrypt data.
+    A key costs about USD 1 a month.
+
+    :param alias_prefix: alias prefix; keys get ``<prefix>/data``, ``<prefix>/logs`` and
+        ``<prefix>/notifications``. Default ``alias/mlops``.
+    :param removal_policy: what happens to the keys when the stack is deleted. Default RETAIN
+        (deleting a key destroys every object encrypted with it).
+    :param pending_window: waiting period before a scheduled deletion. Default 30 days.
+    :param rotation_period: automatic rotation period. Default 365 days (range 90 to 2560).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alias_prefix: str = "alias/mlops",
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        pending_window: cdk.Duration | None = None,
+        rotation_period: cdk.Duration | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not alias_prefix.startswith("alias/") or alias_prefix.startswith("alias/aws"):
+            raise prop_error(
+                "EncryptionKeys",
+                "alias_prefix",
+                alias_prefix,
+                "Start it with 'alias/' and not 'alias/aws' (reserved for AWS managed keys), e.g. 'alias/mlops'.",
+            )
+        rotation = rotation_period or cdk.Duration.days(365)
+        if not rotation.is_unresolved() and not 90 <= rotation.to_days() <= 2560:
+            raise prop_error(
+                "EncryptionKeys",
+                "rotation_period",
+                f"{rotation.to_days()} days",
+                "KMS rotates keys every 90 to 2560 days; choose a period in that range.",
+            )
+        window = pending_window or cdk.Duration.days(30)
+
+        def make(kid: str, purpose: str) -> kms.Key:
+            return kms.Key(
+                self,
+                kid,
+                description=f"cdk-mlops {purpose} key",
+                alias=f"{alias_prefix}/{kid.lower()}",
+                enable_key_rotation=True,
+                rotation_period=rotation,
+                pending_window=window,
+                removal_policy=removal_policy,
+            )
+
+        self.data_key = make("Data", "data lake, SageMaker and Glue")
+        self.logs_key = make("Logs", "CloudWatch Logs")
+        self.notifications_key = make("Notifications", "SNS notifications")
+
+        stack = cdk.Stack.of(self)
+        region, account, suffix = cdk.Aws.REGION, cdk.Aws.ACCOUNT_ID, cdk.Aws.URL_SUFFIX
+        self.data_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowUseThroughDataServices",
+                principals=[iam.AccountPrincipal(account)],
+                actions=_KEY_ACTIONS + ["kms:CreateGrant"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        "kms:CallerAccount": account,
+                        "kms:ViaService": [
+                            f"s3.{region}.{suffix}",
+                            f"sagemaker.{region}.{suffix}",
+                            f"glue.{region}.{suffix}",
+                        ],
+                    }
+                },
+            )
+        )
+        self.logs_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{region}.{suffix}")],
+                actions=_KEY_ACTIONS,
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+        self.notifications_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAwsNotifiersOfThisAccount",
+                principals=[
+                    iam.ServicePrincipal("budgets.amazonaws.com"),
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                    iam.ServicePrincipal("events.amazonaws.com"),
+                ],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
+            )
+        )

@@ -1,0 +1,282 @@
+"""SageMaker Studio in VPC-only mode with a least-privilege data-scientist role."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from cdk_mlops.compliance import acknowledge, acknowledge_inline_policy, bucket_objects_finding
+from cdk_mlops.constructs._util import prop_error
+from cdk_mlops.constructs.data_lake import DataLake, Zone
+from cdk_mlops.constructs.network import STUDIO_REQUIRED_ENDPOINTS, Network
+
+_PROFILE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+class DataScientistRole(Construct):
+    """The execution role of Studio users and the jobs they start: scoped to the data lake.
+
+    No ``AmazonSageMakerFullAccess``. Users may read the raw and curated zones, read and write the
+    artifacts zone, read the monitoring zone, manage their own Studio apps and spaces, and start
+    training, processing and tuning jobs only with a VPC configuration and KMS-encrypted volumes
+    and outputs (IAM ``Null`` conditions), passing only this role.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, data_lake: DataLake, encryption_key: kms.IKey
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "Resource",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="cdk-mlops data scientist: Studio and jobs, scoped to the data lake",
+        )
+        data_lake.grant_read(self.role, [Zone.RAW, Zone.CURATED, Zone.MONITORING])
+        data_lake.grant_read_write(self.role, [Zone.ARTIFACTS])
+        encryption_key.grant_encrypt_decrypt(self.role)
+
+        def arn(resource: str) -> str:
+            return stack.format_arn(service="sagemaker", resource=resource, resource_name="*")
+
+        studio = [arn(r) for r in ("domain", "user-profile", "space", "app")]
+        jobs = [arn(r) for r in ("training-job", "processing-job", "hyper-parameter-tuning-job")]
+        policy = iam.Policy(self, "Policy", roles=[self.role])
+        policy.add_statements(
+            iam.PolicyStatement(
+                sid="StudioApps",
+                actions=[
+                    "sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp",
+                    "sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile", "sagemaker:DescribeSpace",
+                    "sagemaker:CreateSpace", "sagemaker:UpdateSpace", "sagemaker:DeleteSpace", "sagemaker:AddTags",
+                ],
+                resources=studio,
+            ),
+            iam.PolicyStatement(
+                sid="JobsOnlyInVpcWithKms",
+                actions=[
+                    "sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob",
+                    "sagemaker:CreateHyperParameterTuningJob",
+                ],
+                resources=jobs,
+                conditions={
+                    "Null": {
+                        "sagemaker:VpcSubnets": "false",
+                        "sagemaker:VpcSecurityGroupIds": "false",
+                        "sagemaker:VolumeKmsKey": "false",
+                        "sagemaker:OutputKmsKey": "false",
+                    }
+                },
+            ),
+            iam.PolicyStatement(
+                sid="ManageOwnJobs",
+                actions=[
+                    "sagemaker:DescribeTrainingJob", "sagemaker:DescribeProcessingJob",
+                    "sagemaker:DescribeHyperParameterTuningJob", "sagemaker:StopTrainingJob",
+                    "sagemaker:StopProcessingJob", "sagemaker:StopHyperParameterTuningJob",
+                ],
+                resources=jobs,
+            ),
+            iam.PolicyStatement(
+                sid="ListAndSearch",
+                actions=[
+                    "sagemaker:ListApps", "sagemaker:ListSpaces", "sagemaker:ListTrainingJobs",
+                    "sagemaker:ListProcessingJobs", "sagemaker:ListModelPackageGroups",
+                    "sagemaker:ListModelPackages", "sagemaker:Search",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="PassOnlyThisRoleToSageMaker",
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="SageMakerLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                         "logs:DescribeLogStreams", "logs:GetLogEvents"],
+                resources=[
+                    stack.format_arn(
+                        service="logs", resource="log-group", resource_name="/aws/sagemaker/*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="SageMakerMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+            ),
+        )
+        self.policy = policy
+        acknowledge_inline_policy(policy, "data-scientist")
+        acknowledge_inline_policy(self.role.node.find_child("DefaultPolicy"), "data-scientist")
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            [
+                "AwsSolutions-IAM5[Action::s3:GetObject*]", "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+                "AwsSolutions-IAM5[Action::s3:List*]", "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+                "AwsSolutions-IAM5[Action::s3:Abort*]", "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            ],
+            "These action wildcards come from Bucket.grant_read/grant_read_write and Key.grant_encrypt_decrypt "
+            "and expand only to object read/write and data-key actions on the data lake's own buckets and key.",
+        )
+        for zone in Zone:
+            bucket = data_lake.bucket(zone)
+            if isinstance(bucket.node.default_child, cdk.CfnResource):
+                acknowledge(
+                    self.role.node.find_child("DefaultPolicy"),
+                    bucket_objects_finding(bucket),
+                    f"Data scientists work on any object of the {zone.value} zone; the wildcard covers the "
+                    "objects of that one bucket only.",
+                )
+        acknowledge(
+            policy,
+            [f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:{r}/*]"
+             for r in ("domain", "user-profile", "space", "app", "training-job", "processing-job",
+                       "hyper-parameter-tuning-job")]
+            + ["AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+               "log-group:/aws/sagemaker/*]"],
+            "Studio apps, spaces and jobs get names chosen at run time; each wildcard is one SageMaker resource "
+            "type (or SageMaker's own log groups) in this account and region, and job creation also requires "
+            "VPC and KMS settings by condition.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "SageMaker List*/Search and CloudWatch PutMetricData support no resource-level permissions; "
+            "PutMetricData is limited to SageMaker namespaces by condition.",
+        )
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn
+
+
+class StudioEnvironment(Construct):
+    """A SageMaker Studio domain in VPC-only mode, encrypted, with idle shutdown and a user.
+
+    Secure defaults: IAM auth, ``VpcOnly`` network access (no direct internet from notebooks),
+    the network's workload security group, the EFS and app volumes encrypted with
+    ``encryption_key``, JupyterLab and Code Editor apps shut down after ``idle_timeout``, and the
+    :class:`DataScientistRole` as execution role.
+
+    :param network: the :class:`Network` Studio runs in. A network that created its own VPC must
+        have the SageMaker API and runtime interface endpoints (Studio cannot work without them).
+    :param data_lake: the data lake the data-scientist role is scoped to.
+    :param encryption_key: KMS key for the domain's storage.
+    :param domain_name: default ``mlops``.
+    :param user_profile_names: user profiles to create. Default ``("data-scientist",)``.
+    :param idle_timeout: idle shutdown of JupyterLab and Code Editor apps. Default 60 minutes
+        (SageMaker accepts 60 to 525,600).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        network: Network,
+        data_lake: DataLake,
+        encryption_key: kms.IKey,
+        domain_name: str = "mlops",
+        user_profile_names: Sequence[str] = ("data-scientist",),
+        idle_timeout: cdk.Duration | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        idle = idle_timeout or cdk.Duration.minutes(60)
+        minutes = int(idle.to_minutes())
+        if not 60 <= minutes <= 525_600:
+            raise prop_error(
+                "StudioEnvironment", "idle_timeout", f"{minutes} minutes", "SageMaker accepts 60 to 525600 minutes; default is 60."
+            )
+        if not _PROFILE_NAME.match(domain_name):
+            raise prop_error("StudioEnvironment", "domain_name", domain_name, "Use letters, digits and hyphens, 1 to 63 characters.")
+        for name in user_profile_names:
+            if not _PROFILE_NAME.match(name):
+                raise prop_error(
+                    "StudioEnvironment", "user_profile_names", name, "Use letters, digits and hyphens, 1 to 63 characters."
+                )
+        if network.created_vpc:
+            missing = [e.short_name for e in STUDIO_REQUIRED_ENDPOINTS if not network.has_interface_endpoint(e)]
+            if missing:
+                raise prop_error(
+                    "StudioEnvironment",
+                    "network.interface_endpoints",
+                    sorted(network.interface_endpoints),
+                    f"Studio in VPC-only mode needs interface endpoints for {missing}; add them to the "
+                    "Network's interface_endpoints (see STUDIO_REQUIRED_ENDPOINTS).",
+                )
+        else:
+            cdk.Annotations.of(self).add_warning_v2(
+                "cdk-mlops:StudioEndpoints",
+                "Studio runs in an existing VPC: make sure it has interface endpoints for the SageMaker API "
+                "and runtime (or a NAT gateway), or notebooks cannot reach SageMaker.",
+            )
+
+        self.data_scientist = DataScientistRole(self, "DataScientistRole", data_lake=data_lake, encryption_key=encryption_key)
+        lifecycle = sagemaker.CfnDomain.AppLifecycleManagementProperty(
+            idle_settings=sagemaker.CfnDomain.IdleSettingsProperty(
+                lifecycle_management="ENABLED",
+                idle_timeout_in_minutes=minutes,
+                min_idle_timeout_in_minutes=60,
+                max_idle_timeout_in_minutes=max(minutes, 240),
+            )
+        )
+        sg_ids = [network.workload_security_group.security_group_id]
+        self.domain = sagemaker.CfnDomain(
+            self,
+            "Resource",
+            domain_name=domain_name,
+            auth_mode="IAM",
+            app_network_access_type="VpcOnly",
+            vpc_id=network.vpc.vpc_id,
+            subnet_ids=network.subnet_ids,
+            kms_key_id=encryption_key.key_arn,
+            default_user_settings=sagemaker.CfnDomain.UserSettingsProperty(
+                execution_role=self.data_scientist.role_arn,
+                security_groups=sg_ids,
+                studio_web_portal="ENABLED",
+                default_landing_uri="studio::",
+                jupyter_lab_app_settings=sagemaker.CfnDomain.JupyterLabAppSettingsProperty(
+                    app_lifecycle_management=lifecycle
+                ),
+                code_editor_app_settings=sagemaker.CfnDomain.CodeEditorAppSettingsProperty(
+                    app_lifecycle_management=lifecycle
+                ),
+            ),
+            default_space_settings=sagemaker.CfnDomain.DefaultSpaceSettingsProperty(
+                execution_role=self.data_scientist.role_arn, security_groups=sg_ids
+            ),
+        )
+        self.domain.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        self.user_profiles = [
+            sagemaker.CfnUserProfile(
+                self,
+                f"User{''.join(p.capitalize() for p in name.split('-'))}",
+                domain_id=self.domain.attr_domain_id,
+                user_profile_name=name,
+                user_settings=sagemaker.CfnUserProfile.UserSettingsProperty(
+                    execution_role=self.data_scientist.role_arn, security_groups=sg_ids
+                ),
+            )
+            for name in user_profile_names
+        ]
+
+    @property
+    def domain_id(self) -> str:
+        return self.domain.attr_domain_id
+
+    @property
+    def domain_arn(self) -> str:
+        return self.domain.attr_domain_arn
