@@ -12,6 +12,8 @@ import aws_cdk as cdk
 import cdk_nag
 from constructs import IConstruct
 
+from cdk_mlops._nag_packs import PACK_NAMES
+
 #: The rule packs every stack of this library is checked against.
 NAG_PACKS: tuple[type[cdk_nag.NagPack], ...] = (
     cdk_nag.AwsSolutionsChecks,
@@ -19,10 +21,6 @@ NAG_PACKS: tuple[type[cdk_nag.NagPack], ...] = (
     cdk_nag.NIST80053R5Checks,
     cdk_nag.PCIDSS321Checks,
 )
-
-#: The names cdk-nag gives those packs; finding ids start with ``<pack>-``.
-PACK_NAMES: frozenset[str] = frozenset({"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"})
-
 
 def add_compliance_checks(app: cdk.App | cdk.Stage) -> None:
     """Register AwsSolutions, HIPAA Security, NIST 800-53 rev5 and PCI DSS 3.2.1 on ``app``.

@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cdk_mlops.compliance import acknowledge
+from cdk_mlops.compliance import acknowledge, checkov_skip
 from cdk_mlops.constructs._util import prop_error
 
 
@@ -132,6 +132,11 @@ class DataLake(Construct):
             self.access_logs_bucket,
             ["AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled", "NIST.800.53.R5-S3BucketLoggingEnabled",
              "PCI.DSS.321-S3BucketLoggingEnabled"],
+            "This is the server-access-log bucket itself; logging it to itself would loop.",
+        )
+        checkov_skip(
+            self.access_logs_bucket,
+            "CKV_AWS_18",
             "This is the server-access-log bucket itself; logging it to itself would loop.",
         )
         acknowledge(
