@@ -96,21 +96,36 @@ def checkov(templates: list[Path], executable: str) -> dict[Path, tuple[list[str
     out: dict[Path, tuple[list[str], int]] = {}
     for template in templates:
         proc = subprocess.run(
-            [executable, "-f", str(template), "--framework", "cloudformation", "--quiet", "--compact",
-             "--skip-download", "-o", "json"],
+            [
+                executable,
+                "-f",
+                str(template),
+                "--framework",
+                "cloudformation",
+                "--quiet",
+                "--compact",
+                "--skip-download",
+                "-o",
+                "json",
+            ],
             capture_output=True,
             text=True,
             check=False,
         )
         if proc.returncode not in (0, 1) or not proc.stdout.strip():
-            raise RuntimeError(f"checkov failed on {template} (exit {proc.returncode}): {proc.stderr[-2000:]}")
+            raise RuntimeError(
+                f"checkov failed on {template} (exit {proc.returncode}): {proc.stderr[-2000:]}"
+            )
         data: Any = json.loads(proc.stdout)
         reports = data if isinstance(data, list) else [data]
         failed: list[str] = []
         skipped = 0
         for rep in reports:
             results = rep.get("results", {})
-            failed += [f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in results.get("failed_checks", [])]
+            failed += [
+                f"{c['check_id']} {c['resource']}: {c['check_name']}"
+                for c in results.get("failed_checks", [])
+            ]
             skipped += int(rep.get("summary", {}).get("skipped", 0))  # --quiet omits the list
         out[template] = (failed, skipped)
     return out
@@ -155,11 +170,16 @@ def format_table(reports: list[StackReport]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("assembly", type=Path, nargs="?", default=Path("cdk.out"))
-    parser.add_argument("--checkov", default=".venv-checkov/bin/checkov", help="checkov executable ('' to skip)")
+    parser.add_argument(
+        "--checkov", default=".venv-checkov/bin/checkov", help="checkov executable ('' to skip)"
+    )
     args = parser.parse_args(argv)
     exe = args.checkov or None
     if exe and not (Path(exe).exists() or shutil.which(exe)):
-        print(f"checkov executable {exe!r} not found; run 'make .venv-checkov' or pass --checkov ''", file=sys.stderr)
+        print(
+            f"checkov executable {exe!r} not found; run 'make .venv-checkov' or pass --checkov ''",
+            file=sys.stderr,
+        )
         return 2
     reports = check_assembly(args.assembly, checkov_executable=exe)
     print(format_table(reports))

@@ -22,6 +22,7 @@ NAG_PACKS: tuple[type[cdk_nag.NagPack], ...] = (
     cdk_nag.PCIDSS321Checks,
 )
 
+
 def add_compliance_checks(app: cdk.App | cdk.Stage) -> None:
     """Register AwsSolutions, HIPAA Security, NIST 800-53 rev5 and PCI DSS 3.2.1 on ``app``.
 
@@ -46,7 +47,9 @@ def acknowledge(construct: IConstruct, rule_ids: str | Iterable[str], reason: st
     for rule in ids:
         pack = rule.split("-", 1)[0]
         if pack not in PACK_NAMES:
-            raise ValueError(f"acknowledge: {rule!r} is not a finding of {sorted(PACK_NAMES)}; copy the id from the report")
+            raise ValueError(
+                f"acknowledge: {rule!r} is not a finding of {sorted(PACK_NAMES)}; copy the id from the report"
+            )
     cdk.Validations.of(construct).acknowledge(
         *(cdk.Acknowledgment(id=f"{r.split('-', 1)[0]}::{r}", reason=reason) for r in ids)
     )
@@ -87,10 +90,28 @@ def acknowledge_inline_policy(policy: IConstruct, owner: str) -> None:
     )
 
 
-def bucket_objects_finding(bucket: IConstruct) -> str:
-    """The cdk-nag IAM5 finding id for a grant on every object of ``bucket`` (``<arn>/*``)."""
+#: IAM5 findings raised by the action wildcards of ``Bucket.grant_read``.
+S3_READ_GRANT_FINDINGS: tuple[str, ...] = (
+    "AwsSolutions-IAM5[Action::s3:GetObject*]",
+    "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+    "AwsSolutions-IAM5[Action::s3:List*]",
+)
+#: ... of ``Bucket.grant_read_write`` / ``grant_write`` on top of the read ones.
+S3_WRITE_GRANT_FINDINGS: tuple[str, ...] = (
+    "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+    "AwsSolutions-IAM5[Action::s3:Abort*]",
+)
+#: ... of ``Key.grant_encrypt_decrypt`` / ``grant_encrypt`` (and bucket write grants on a KMS bucket).
+KMS_GRANT_FINDINGS: tuple[str, ...] = (
+    "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+    "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+)
+
+
+def bucket_objects_finding(bucket: IConstruct, objects_key_pattern: str = "*") -> str:
+    """The cdk-nag IAM5 finding id of a grant on ``<bucket arn>/<objects_key_pattern>``."""
     cfn = bucket.node.default_child
     if not isinstance(cfn, cdk.CfnResource):
         raise TypeError(f"{bucket.node.path} is not a bucket created in this app")
     logical_id = cdk.Stack.of(bucket).resolve(cfn.logical_id)
-    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]"
+    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{objects_key_pattern}]"

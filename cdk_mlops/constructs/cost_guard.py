@@ -46,26 +46,49 @@ class CostGuard(Construct):
         budget_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if isinstance(monthly_limit_usd, bool) or not isinstance(monthly_limit_usd, (int, float)) or not (
-            math.isfinite(monthly_limit_usd) and monthly_limit_usd > 0
+        if (
+            isinstance(monthly_limit_usd, bool)
+            or not isinstance(monthly_limit_usd, (int, float))
+            or not (math.isfinite(monthly_limit_usd) and monthly_limit_usd > 0)
         ):
             raise prop_error(
-                "CostGuard", "monthly_limit_usd", monthly_limit_usd, "Give the monthly budget in USD as a number above 0, e.g. 100."
+                "CostGuard",
+                "monthly_limit_usd",
+                monthly_limit_usd,
+                "Give the monthly budget in USD as a number above 0, e.g. 100.",
             )
-        thresholds = [*actual_thresholds_percent, *([] if forecast_threshold_percent is None else [forecast_threshold_percent])]
+        thresholds = [
+            *actual_thresholds_percent,
+            *([] if forecast_threshold_percent is None else [forecast_threshold_percent]),
+        ]
         for t in thresholds:
             if not 0 < t <= 1000:
-                raise prop_error("CostGuard", "threshold percent", t, "Use a percentage of the limit above 0 and at most 1000.")
+                raise prop_error(
+                    "CostGuard",
+                    "threshold percent",
+                    t,
+                    "Use a percentage of the limit above 0 and at most 1000.",
+                )
         if not thresholds:
             raise prop_error(
-                "CostGuard", "actual_thresholds_percent", list(actual_thresholds_percent), "Give at least one alert threshold."
+                "CostGuard",
+                "actual_thresholds_percent",
+                list(actual_thresholds_percent),
+                "Give at least one alert threshold.",
             )
         for email in alert_emails:
             if not is_token(email) and not _EMAIL.match(email):
-                raise prop_error("CostGuard", "alert_emails", email, "Give e-mail addresses like 'ml-platform@example.com'.")
+                raise prop_error(
+                    "CostGuard",
+                    "alert_emails",
+                    email,
+                    "Give e-mail addresses like 'ml-platform@example.com'.",
+                )
 
         if encryption_key is None:
-            key = kms.Key(self, "Key", description="cdk-mlops budget alerts", enable_key_rotation=True)
+            key = kms.Key(
+                self, "Key", description="cdk-mlops budget alerts", enable_key_rotation=True
+            )
             key.add_to_resource_policy(
                 iam.PolicyStatement(
                     principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
@@ -75,7 +98,9 @@ class CostGuard(Construct):
                 )
             )
             encryption_key = key
-        self.topic = sns.Topic(self, "Topic", master_key=encryption_key, enforce_ssl=True, display_name="Budget alerts")
+        self.topic = sns.Topic(
+            self, "Topic", master_key=encryption_key, enforce_ssl=True, display_name="Budget alerts"
+        )
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowBudgetsOfThisAccount",
@@ -84,7 +109,9 @@ class CostGuard(Construct):
                 resources=[self.topic.topic_arn],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID},
-                    "ArnLike": {"aws:SourceArn": f"arn:{cdk.Aws.PARTITION}:budgets::{cdk.Aws.ACCOUNT_ID}:*"},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{cdk.Aws.PARTITION}:budgets::{cdk.Aws.ACCOUNT_ID}:*"
+                    },
                 },
             )
         )
@@ -94,9 +121,16 @@ class CostGuard(Construct):
         def notify(kind: str, pct: float) -> budgets.CfnBudget.NotificationWithSubscribersProperty:
             return budgets.CfnBudget.NotificationWithSubscribersProperty(
                 notification=budgets.CfnBudget.NotificationProperty(
-                    comparison_operator="GREATER_THAN", notification_type=kind, threshold=pct, threshold_type="PERCENTAGE"
+                    comparison_operator="GREATER_THAN",
+                    notification_type=kind,
+                    threshold=pct,
+                    threshold_type="PERCENTAGE",
                 ),
-                subscribers=[budgets.CfnBudget.SubscriberProperty(address=self.topic.topic_arn, subscription_type="SNS")],
+                subscribers=[
+                    budgets.CfnBudget.SubscriberProperty(
+                        address=self.topic.topic_arn, subscription_type="SNS"
+                    )
+                ],
             )
 
         notifications = [notify("ACTUAL", p) for p in actual_thresholds_percent]

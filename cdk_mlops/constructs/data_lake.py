@@ -30,7 +30,11 @@ class Zone(enum.Enum):
     """Endpoint data capture and monitoring reports."""
 
 
-_BUCKET_KWARGS = frozenset(inspect.signature(s3.Bucket.__init__).parameters) - {"self", "scope", "id"}
+_BUCKET_KWARGS = frozenset(inspect.signature(s3.Bucket.__init__).parameters) - {
+    "self",
+    "scope",
+    "id",
+}
 #: Overrides that would switch off a secure default, with the fix to show the user.
 _FORBIDDEN: dict[str, tuple[Any, str]] = {
     "enforce_ssl": (True, "The data lake denies every request without TLS; remove the override."),
@@ -95,16 +99,24 @@ class DataLake(Construct):
         self._validate(existing, overrides)
 
         self.encryption_key: kms.IKey = encryption_key or kms.Key(
-            self, "Key", description="cdk-mlops data lake", enable_key_rotation=True, removal_policy=removal_policy
+            self,
+            "Key",
+            description="cdk-mlops data lake",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
         )
         noncurrent = noncurrent_version_expiration or cdk.Duration.days(90)
         tiering = (
             list(raw_tiering)
             if raw_tiering is not None
             else [
-                s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=cdk.Duration.days(30)),
                 s3.Transition(
-                    storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transition_after=cdk.Duration.days(90)
+                    storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                    transition_after=cdk.Duration.days(30),
+                ),
+                s3.Transition(
+                    storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                    transition_after=cdk.Duration.days(90),
                 ),
             ]
         )
@@ -130,8 +142,12 @@ class DataLake(Construct):
         )
         acknowledge(
             self.access_logs_bucket,
-            ["AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled", "NIST.800.53.R5-S3BucketLoggingEnabled",
-             "PCI.DSS.321-S3BucketLoggingEnabled"],
+            [
+                "AwsSolutions-S1",
+                "HIPAA.Security-S3BucketLoggingEnabled",
+                "NIST.800.53.R5-S3BucketLoggingEnabled",
+                "PCI.DSS.321-S3BucketLoggingEnabled",
+            ],
             "This is the server-access-log bucket itself; logging it to itself would loop.",
         )
         checkov_skip(
@@ -141,15 +157,21 @@ class DataLake(Construct):
         )
         acknowledge(
             self.access_logs_bucket,
-            ["HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled",
-             "PCI.DSS.321-S3BucketReplicationEnabled"],
+            [
+                "HIPAA.Security-S3BucketReplicationEnabled",
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "PCI.DSS.321-S3BucketReplicationEnabled",
+            ],
             "Server access logs are an audit trail kept in the region they describe; replicating them is "
             "left to the account's log archive, if it has one.",
         )
         acknowledge(
             self.access_logs_bucket,
-            ["HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3DefaultEncryptionKMS",
-             "PCI.DSS.321-S3DefaultEncryptionKMS"],
+            [
+                "HIPAA.Security-S3DefaultEncryptionKMS",
+                "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                "PCI.DSS.321-S3DefaultEncryptionKMS",
+            ],
             "S3 server access log delivery only writes to SSE-S3 buckets; SSE-KMS would drop the logs.",
         )
 
@@ -187,11 +209,16 @@ class DataLake(Construct):
                 # The L2 switch deploys a notifications Lambda; the bucket property needs none.
                 cfn = bucket.node.default_child
                 assert isinstance(cfn, s3.CfnBucket)
-                cfn.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
+                cfn.add_property_override(
+                    "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+                )
             acknowledge(
                 bucket,
-                ["HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled",
-                 "PCI.DSS.321-S3BucketReplicationEnabled"],
+                [
+                    "HIPAA.Security-S3BucketReplicationEnabled",
+                    "NIST.800.53.R5-S3BucketReplicationEnabled",
+                    "PCI.DSS.321-S3BucketReplicationEnabled",
+                ],
                 f"The {zone.value} zone is versioned and retained in one region; cross-region replication "
                 "is a disaster-recovery and cost decision left to the account owner.",
             )
@@ -224,35 +251,55 @@ class DataLake(Construct):
 
     # ------------------------------------------------------------------ grants
     def grant_read(
-        self, grantee: iam.IGrantable, zones: Iterable[Zone] | None = None, objects_key_pattern: str = "*"
+        self,
+        grantee: iam.IGrantable,
+        zones: Iterable[Zone] | None = None,
+        objects_key_pattern: str = "*",
     ) -> list[iam.Grant]:
         """Read (and decrypt) objects of ``zones`` (default: all zones) under ``objects_key_pattern``."""
-        return [self._buckets[z].grant_read(grantee, objects_key_pattern) for z in self._zones(zones)]
+        return [
+            self._buckets[z].grant_read(grantee, objects_key_pattern) for z in self._zones(zones)
+        ]
 
     def grant_read_write(
-        self, grantee: iam.IGrantable, zones: Iterable[Zone] | None = None, objects_key_pattern: str = "*"
+        self,
+        grantee: iam.IGrantable,
+        zones: Iterable[Zone] | None = None,
+        objects_key_pattern: str = "*",
     ) -> list[iam.Grant]:
         """Read, write and delete objects of ``zones`` (default: all zones) under ``objects_key_pattern``."""
-        return [self._buckets[z].grant_read_write(grantee, objects_key_pattern) for z in self._zones(zones)]
+        return [
+            self._buckets[z].grant_read_write(grantee, objects_key_pattern)
+            for z in self._zones(zones)
+        ]
 
     def grant_write(
-        self, grantee: iam.IGrantable, zones: Iterable[Zone] | None = None, objects_key_pattern: str = "*"
+        self,
+        grantee: iam.IGrantable,
+        zones: Iterable[Zone] | None = None,
+        objects_key_pattern: str = "*",
     ) -> list[iam.Grant]:
         """Write (and encrypt) objects of ``zones`` (default: all zones) under ``objects_key_pattern``."""
-        return [self._buckets[z].grant_write(grantee, objects_key_pattern) for z in self._zones(zones)]
+        return [
+            self._buckets[z].grant_write(grantee, objects_key_pattern) for z in self._zones(zones)
+        ]
 
     def _zones(self, zones: Iterable[Zone] | None) -> list[Zone]:
         chosen = list(Zone) if zones is None else list(zones)
         for z in chosen:
             if not isinstance(z, Zone):
-                raise TypeError(f"DataLake grant: zones must be Zone members, got {z!r}; use e.g. Zone.CURATED")
+                raise TypeError(
+                    f"DataLake grant: zones must be Zone members, got {z!r}; use e.g. Zone.CURATED"
+                )
         return chosen
 
     @staticmethod
     def _validate(existing: dict[Zone, s3.IBucket], overrides: dict[Zone, dict[str, Any]]) -> None:
         for zone in (*existing, *overrides):
             if not isinstance(zone, Zone):
-                raise prop_error("DataLake", "zone key", zone, f"Use a Zone member: {[z.name for z in Zone]}.")
+                raise prop_error(
+                    "DataLake", "zone key", zone, f"Use a Zone member: {[z.name for z in Zone]}."
+                )
         for zone in existing.keys() & overrides.keys():
             raise prop_error(
                 "DataLake",
@@ -265,7 +312,10 @@ class DataLake(Construct):
             unknown = sorted(set(props) - _BUCKET_KWARGS)
             if unknown:
                 raise prop_error(
-                    "DataLake", f"bucket_overrides[{zone.name}]", unknown, "These are not s3.Bucket arguments."
+                    "DataLake",
+                    f"bucket_overrides[{zone.name}]",
+                    unknown,
+                    "These are not s3.Bucket arguments.",
                 )
             enc = props.get("encryption")
             if enc is not None and enc not in (s3.BucketEncryption.KMS, s3.BucketEncryption.DSSE):
@@ -278,4 +328,6 @@ class DataLake(Construct):
                 )
             for key, (required, fix) in _FORBIDDEN.items():
                 if key in props and props[key] != required:
-                    raise prop_error("DataLake", f"bucket_overrides[{zone.name}].{key}", props[key], fix)
+                    raise prop_error(
+                        "DataLake", f"bucket_overrides[{zone.name}].{key}", props[key], fix
+                    )

@@ -9,7 +9,13 @@ from constructs import Construct
 
 from cdk_mlops.constructs._util import prop_error
 
-_KEY_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+_KEY_ACTIONS = [
+    "kms:Encrypt*",
+    "kms:Decrypt*",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+]
 
 
 class EncryptionKeys(Construct):
@@ -83,7 +89,7 @@ class EncryptionKeys(Construct):
             iam.PolicyStatement(
                 sid="AllowUseThroughDataServices",
                 principals=[iam.AccountPrincipal(account)],
-                actions=_KEY_ACTIONS + ["kms:CreateGrant"],
+                actions=[*_KEY_ACTIONS, "kms:CreateGrant"],
                 resources=["*"],
                 conditions={
                     "StringEquals": {

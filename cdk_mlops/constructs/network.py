@@ -71,27 +71,51 @@ class Network(Construct):
             raise prop_error("Network", "max_azs", max_azs, "Use 1 to 6 AZs (2 is the default).")
         if nat_gateways < 0 or nat_gateways > max_azs:
             raise prop_error(
-                "Network", "nat_gateways", nat_gateways, f"Use 0 (the default, no internet egress) up to max_azs={max_azs}."
+                "Network",
+                "nat_gateways",
+                nat_gateways,
+                f"Use 0 (the default, no internet egress) up to max_azs={max_azs}.",
             )
         if vpc is not None and (nat_gateways or ip_addresses != "10.40.0.0/16" or max_azs != 2):
             raise prop_error(
-                "Network", "vpc", vpc.node.path, "max_azs, ip_addresses and nat_gateways shape a new VPC; drop them when passing vpc="
+                "Network",
+                "vpc",
+                vpc.node.path,
+                "max_azs, ip_addresses and nat_gateways shape a new VPC; drop them when passing vpc=",
             )
-        endpoints = tuple(interface_endpoints) if interface_endpoints is not None else (
-            () if vpc is not None else DEFAULT_INTERFACE_ENDPOINTS
+        endpoints = (
+            tuple(interface_endpoints)
+            if interface_endpoints is not None
+            else (() if vpc is not None else DEFAULT_INTERFACE_ENDPOINTS)
         )
         names = [e.short_name for e in endpoints]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise prop_error("Network", "interface_endpoints", dupes, "Each endpoint may appear once; remove the duplicates.")
+            raise prop_error(
+                "Network",
+                "interface_endpoints",
+                dupes,
+                "Each endpoint may appear once; remove the duplicates.",
+            )
 
         self.created_vpc = vpc is None
         if vpc is None:
-            subnets = [ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)]
+            subnets = [
+                ec2.SubnetConfiguration(
+                    name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
+                )
+            ]
             if nat_gateways:
                 subnets = [
-                    ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24, map_public_ip_on_launch=False),
-                    ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22),
+                    ec2.SubnetConfiguration(
+                        name="Public",
+                        subnet_type=ec2.SubnetType.PUBLIC,
+                        cidr_mask=24,
+                        map_public_ip_on_launch=False,
+                    ),
+                    ec2.SubnetConfiguration(
+                        name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22
+                    ),
                 ]
             new_vpc = ec2.Vpc(
                 self,
@@ -103,13 +127,17 @@ class Network(Construct):
                 enable_dns_hostnames=True,
                 enable_dns_support=True,
                 restrict_default_security_group=True,
-                gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
+                gateway_endpoints={
+                    "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
+                },
             )
             self.flow_logs_group = logs.LogGroup(
                 self,
                 "FlowLogs",
                 encryption_key=flow_logs_key
-                or kms.Key(self, "FlowLogsKey", description="cdk-mlops flow logs", enable_key_rotation=True),
+                or kms.Key(
+                    self, "FlowLogsKey", description="cdk-mlops flow logs", enable_key_rotation=True
+                ),
                 retention=flow_logs_retention,
                 removal_policy=cdk.RemovalPolicy.RETAIN,
             )
@@ -118,13 +146,22 @@ class Network(Construct):
                 destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_logs_group),
                 traffic_type=ec2.FlowLogTrafficType.ALL,
             )
-            acknowledge_inline_policy(flow_log.node.find_child("IAMRole").node.find_child("DefaultPolicy"), "VPC flow logs")
+            acknowledge_inline_policy(
+                flow_log.node.find_child("IAMRole").node.find_child("DefaultPolicy"),
+                "VPC flow logs",
+            )
             _mark_cdk_default_sg_provider(self)
             vpc = new_vpc
         self.vpc: ec2.IVpc = vpc
-        self.subnet_selection = ec2.SubnetSelection(
-            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
-        ) if self.created_vpc else ec2.SubnetSelection(subnets=vpc.private_subnets or vpc.isolated_subnets)
+        self.subnet_selection = (
+            ec2.SubnetSelection(
+                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+                if nat_gateways
+                else ec2.SubnetType.PRIVATE_ISOLATED
+            )
+            if self.created_vpc
+            else ec2.SubnetSelection(subnets=vpc.private_subnets or vpc.isolated_subnets)
+        )
 
         self.workload_security_group = ec2.SecurityGroup(
             self,
@@ -134,15 +171,21 @@ class Network(Construct):
             allow_all_outbound=False,
         )
         self.workload_security_group.add_ingress_rule(
-            self.workload_security_group, ec2.Port.all_tcp(), "Studio EFS, app-to-app and distributed training"
+            self.workload_security_group,
+            ec2.Port.all_tcp(),
+            "Studio EFS, app-to-app and distributed training",
         )
         self.workload_security_group.add_egress_rule(
-            self.workload_security_group, ec2.Port.all_tcp(), "Studio EFS, app-to-app and distributed training"
+            self.workload_security_group,
+            ec2.Port.all_tcp(),
+            "Studio EFS, app-to-app and distributed training",
         )
         # Isolated subnets have no route out except the endpoints and the S3 gateway (whose
         # prefix list is region-specific and needs a lookup), so HTTPS to anywhere reaches AWS only.
         self.workload_security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs via endpoints and the S3 gateway"
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(443),
+            "HTTPS to AWS APIs via endpoints and the S3 gateway",
         )
 
         self.endpoint_security_group: ec2.SecurityGroup | None = None
@@ -177,21 +220,14 @@ class Network(Construct):
     @property
     def subnet_ids(self) -> list[str]:
         """IDs of the subnets ML workloads run in."""
-        return self.vpc.select_subnets(**_selection_kwargs(self.subnet_selection)).subnet_ids
+        sel = self.subnet_selection
+        return self.vpc.select_subnets(subnet_type=sel.subnet_type, subnets=sel.subnets).subnet_ids
 
 
 def _endpoint_id(short_name: str) -> str:
-    return "".join(part.capitalize() for part in short_name.replace("-", ".").split(".")) + "Endpoint"
-
-
-def _selection_kwargs(sel: ec2.SubnetSelection) -> dict[str, object]:
-    out: dict[str, object] = {}
-    if sel.subnet_type is not None:
-        out["subnet_type"] = sel.subnet_type
-    if sel.subnets is not None:
-        out["subnets"] = sel.subnets
-    return out
-
+    return (
+        "".join(part.capitalize() for part in short_name.replace("-", ".").split(".")) + "Endpoint"
+    )
 
 
 def _mark_cdk_default_sg_provider(scope: Construct) -> None:
@@ -199,7 +235,9 @@ def _mark_cdk_default_sg_provider(scope: Construct) -> None:
 
     It is CDK's own code (a stack-level singleton), so the notes go on its resources here.
     """
-    provider = cdk.Stack.of(scope).node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
+    provider = cdk.Stack.of(scope).node.try_find_child(
+        "Custom::VpcRestrictDefaultSGCustomResourceProvider"
+    )
     if provider is None:
         return
     handler = provider.node.find_child("Handler")
@@ -208,9 +246,18 @@ def _mark_cdk_default_sg_provider(scope: Construct) -> None:
     # cfn-lint W3005: CDK adds a DependsOn on the role that the handler's GetAtt already implies.
     handler.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
     for check_id, comment in (
-        ("CKV_AWS_115", "CDK's one-shot deploy-time handler that removes the default security group's rules; it runs only during deployments and needs no reserved concurrency."),
-        ("CKV_AWS_116", "Deploy-time CloudFormation handler: CloudFormation retries failures itself, so a dead-letter queue would stay empty."),
-        ("CKV_AWS_117", "The handler calls the EC2 API while the VPC is built; isolated subnets have no EC2 endpoint, so it runs outside the VPC."),
+        (
+            "CKV_AWS_115",
+            "CDK's one-shot deploy-time handler that removes the default security group's rules; it runs only during deployments and needs no reserved concurrency.",
+        ),
+        (
+            "CKV_AWS_116",
+            "Deploy-time CloudFormation handler: CloudFormation retries failures itself, so a dead-letter queue would stay empty.",
+        ),
+        (
+            "CKV_AWS_117",
+            "The handler calls the EC2 API while the VPC is built; isolated subnets have no EC2 endpoint, so it runs outside the VPC.",
+        ),
         ("CKV_AWS_173", "The handler has no environment variables to encrypt."),
     ):
         checkov_skip(handler, check_id, comment)

@@ -11,7 +11,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from cdk_mlops.compliance import acknowledge, acknowledge_inline_policy, bucket_objects_finding
+from cdk_mlops.compliance import (
+    KMS_GRANT_FINDINGS,
+    S3_READ_GRANT_FINDINGS,
+    S3_WRITE_GRANT_FINDINGS,
+    acknowledge,
+    acknowledge_inline_policy,
+    bucket_objects_finding,
+)
 from cdk_mlops.constructs._util import prop_error
 from cdk_mlops.constructs.data_lake import DataLake, Zone
 from cdk_mlops.constructs.network import STUDIO_REQUIRED_ENDPOINTS, Network
@@ -53,16 +60,24 @@ class DataScientistRole(Construct):
             iam.PolicyStatement(
                 sid="StudioApps",
                 actions=[
-                    "sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp",
-                    "sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile", "sagemaker:DescribeSpace",
-                    "sagemaker:CreateSpace", "sagemaker:UpdateSpace", "sagemaker:DeleteSpace", "sagemaker:AddTags",
+                    "sagemaker:CreateApp",
+                    "sagemaker:DeleteApp",
+                    "sagemaker:DescribeApp",
+                    "sagemaker:DescribeDomain",
+                    "sagemaker:DescribeUserProfile",
+                    "sagemaker:DescribeSpace",
+                    "sagemaker:CreateSpace",
+                    "sagemaker:UpdateSpace",
+                    "sagemaker:DeleteSpace",
+                    "sagemaker:AddTags",
                 ],
                 resources=studio,
             ),
             iam.PolicyStatement(
                 sid="JobsOnlyInVpcWithKms",
                 actions=[
-                    "sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:CreateProcessingJob",
                     "sagemaker:CreateHyperParameterTuningJob",
                 ],
                 resources=jobs,
@@ -78,18 +93,25 @@ class DataScientistRole(Construct):
             iam.PolicyStatement(
                 sid="ManageOwnJobs",
                 actions=[
-                    "sagemaker:DescribeTrainingJob", "sagemaker:DescribeProcessingJob",
-                    "sagemaker:DescribeHyperParameterTuningJob", "sagemaker:StopTrainingJob",
-                    "sagemaker:StopProcessingJob", "sagemaker:StopHyperParameterTuningJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:DescribeHyperParameterTuningJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:StopHyperParameterTuningJob",
                 ],
                 resources=jobs,
             ),
             iam.PolicyStatement(
                 sid="ListAndSearch",
                 actions=[
-                    "sagemaker:ListApps", "sagemaker:ListSpaces", "sagemaker:ListTrainingJobs",
-                    "sagemaker:ListProcessingJobs", "sagemaker:ListModelPackageGroups",
-                    "sagemaker:ListModelPackages", "sagemaker:Search",
+                    "sagemaker:ListApps",
+                    "sagemaker:ListSpaces",
+                    "sagemaker:ListTrainingJobs",
+                    "sagemaker:ListProcessingJobs",
+                    "sagemaker:ListModelPackageGroups",
+                    "sagemaker:ListModelPackages",
+                    "sagemaker:Search",
                 ],
                 resources=["*"],
             ),
@@ -101,11 +123,18 @@ class DataScientistRole(Construct):
             ),
             iam.PolicyStatement(
                 sid="SageMakerLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                         "logs:DescribeLogStreams", "logs:GetLogEvents"],
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                    "logs:GetLogEvents",
+                ],
                 resources=[
                     stack.format_arn(
-                        service="logs", resource="log-group", resource_name="/aws/sagemaker/*",
+                        service="logs",
+                        resource="log-group",
+                        resource_name="/aws/sagemaker/*",
                         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
                     )
                 ],
@@ -114,7 +143,9 @@ class DataScientistRole(Construct):
                 sid="SageMakerMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+                conditions={
+                    "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}
+                },
             ),
         )
         self.policy = policy
@@ -122,12 +153,7 @@ class DataScientistRole(Construct):
         acknowledge_inline_policy(self.role.node.find_child("DefaultPolicy"), "data-scientist")
         acknowledge(
             self.role.node.find_child("DefaultPolicy"),
-            [
-                "AwsSolutions-IAM5[Action::s3:GetObject*]", "AwsSolutions-IAM5[Action::s3:GetBucket*]",
-                "AwsSolutions-IAM5[Action::s3:List*]", "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
-                "AwsSolutions-IAM5[Action::s3:Abort*]", "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
-                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            ],
+            [*S3_READ_GRANT_FINDINGS, *S3_WRITE_GRANT_FINDINGS, *KMS_GRANT_FINDINGS],
             "These action wildcards come from Bucket.grant_read/grant_read_write and Key.grant_encrypt_decrypt "
             "and expand only to object read/write and data-key actions on the data lake's own buckets and key.",
         )
@@ -142,11 +168,22 @@ class DataScientistRole(Construct):
                 )
         acknowledge(
             policy,
-            [f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:{r}/*]"
-             for r in ("domain", "user-profile", "space", "app", "training-job", "processing-job",
-                       "hyper-parameter-tuning-job")]
-            + ["AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
-               "log-group:/aws/sagemaker/*]"],
+            [
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:{r}/*]"
+                for r in (
+                    "domain",
+                    "user-profile",
+                    "space",
+                    "app",
+                    "training-job",
+                    "processing-job",
+                    "hyper-parameter-tuning-job",
+                )
+            ]
+            + [
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+                "log-group:/aws/sagemaker/*]"
+            ],
             "Studio apps, spaces and jobs get names chosen at run time; each wildcard is one SageMaker resource "
             "type (or SageMaker's own log groups) in this account and region, and job creation also requires "
             "VPC and KMS settings by condition.",
@@ -198,17 +235,32 @@ class StudioEnvironment(Construct):
         minutes = int(idle.to_minutes())
         if not 60 <= minutes <= 525_600:
             raise prop_error(
-                "StudioEnvironment", "idle_timeout", f"{minutes} minutes", "SageMaker accepts 60 to 525600 minutes; default is 60."
+                "StudioEnvironment",
+                "idle_timeout",
+                f"{minutes} minutes",
+                "SageMaker accepts 60 to 525600 minutes; default is 60.",
             )
         if not _PROFILE_NAME.match(domain_name):
-            raise prop_error("StudioEnvironment", "domain_name", domain_name, "Use letters, digits and hyphens, 1 to 63 characters.")
+            raise prop_error(
+                "StudioEnvironment",
+                "domain_name",
+                domain_name,
+                "Use letters, digits and hyphens, 1 to 63 characters.",
+            )
         for name in user_profile_names:
             if not _PROFILE_NAME.match(name):
                 raise prop_error(
-                    "StudioEnvironment", "user_profile_names", name, "Use letters, digits and hyphens, 1 to 63 characters."
+                    "StudioEnvironment",
+                    "user_profile_names",
+                    name,
+                    "Use letters, digits and hyphens, 1 to 63 characters.",
                 )
         if network.created_vpc:
-            missing = [e.short_name for e in STUDIO_REQUIRED_ENDPOINTS if not network.has_interface_endpoint(e)]
+            missing = [
+                e.short_name
+                for e in STUDIO_REQUIRED_ENDPOINTS
+                if not network.has_interface_endpoint(e)
+            ]
             if missing:
                 raise prop_error(
                     "StudioEnvironment",
@@ -224,7 +276,9 @@ class StudioEnvironment(Construct):
                 "and runtime (or a NAT gateway), or notebooks cannot reach SageMaker.",
             )
 
-        self.data_scientist = DataScientistRole(self, "DataScientistRole", data_lake=data_lake, encryption_key=encryption_key)
+        self.data_scientist = DataScientistRole(
+            self, "DataScientistRole", data_lake=data_lake, encryption_key=encryption_key
+        )
         lifecycle = sagemaker.CfnDomain.AppLifecycleManagementProperty(
             idle_settings=sagemaker.CfnDomain.IdleSettingsProperty(
                 lifecycle_management="ENABLED",
