@@ -1,0 +1,1 @@
+"""Model serving: the SageMaker scikit-learn container handler and a local HTTP server."""

@@ -1,0 +1,254 @@
+"""A local HTTP server with SageMaker's serving contract, for trying a model on this machine.
+
+* ``GET /ping``: 200 when the model is loaded (503 before).
+* ``POST /invocations``: the body in ``Content-Type`` (``text/csv`` or ``application/json``), the
+  answer in ``Accept`` (``application/json`` by default, or ``text/csv``), through the same
+  ``input_fn``/``predict_fn``/``output_fn`` as the SageMaker container. Client errors get their
+  4xx status and a JSON body ``{"error", "message", "status"}``; unexpected errors get a 500
+  with a generic message (the traceback goes to the server log, never to the client).
+
+It listens on 127.0.0.1 only::
+
+    python -m pipeline_code.inference.server --model-dir path/to/model [--port 8080]
+
+``--model-dir`` may be an extracted model folder, a folder holding ``model.tar.gz``, or the
+``model.tar.gz`` file itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tarfile
+import tempfile
+import threading
+import traceback
+from collections.abc import Sequence
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from pipeline_code.inference import handler
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+class ModelServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer bound to 127.0.0.1 that serves one :class:`handler.LoadedModel`."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        port: int = DEFAULT_PORT,
+        model: handler.LoadedModel | None = None,
+        *,
+        quiet: bool = False,
+    ) -> None:
+        self.model = model
+        self.quiet = quiet
+        super().__init__((HOST, port), _RequestHandler)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: ModelServer
+    protocol_version = "HTTP/1.1"
+    server_version = "cdk-mlops-model-server"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if not self.server.quiet:
+            super().log_message(format, *args)
+
+    def _send(self, status: int, body: str | bytes, content_type: str) -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error_json(self, status: int, message: str, error: str | None = None) -> None:
+        body = json.dumps(
+            {
+                "error": error or HTTPStatus(status).phrase.replace(" ", ""),
+                "message": message,
+                "status": status,
+            }
+        )
+        self._send(status, body, handler.JSON_CONTENT_TYPE)
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] != "/ping":
+            self._send_error_json(
+                404, f"no route GET {self.path}; use GET /ping or POST /invocations"
+            )
+            return
+        if self.server.model is None:
+            self._send_error_json(503, "the model is not loaded yet")
+            return
+        self._send(200, "", "text/plain")
+
+    def do_POST(self) -> None:
+        if self.path.split("?")[0] != "/invocations":
+            self._send_error_json(404, f"no route POST {self.path}; use POST /invocations")
+            self.close_connection = True
+            return
+        model = self.server.model
+        if model is None:
+            self._send_error_json(
+                503, "the model is not loaded yet; retry after GET /ping answers 200"
+            )
+            self.close_connection = True
+            return
+        body = self._read_body()
+        if body is None:
+            return
+        try:
+            result = self._invoke(model, body)
+        except handler.InferenceClientError as exc:
+            self._send(exc.status_code, exc.to_json(), handler.JSON_CONTENT_TYPE)
+            return
+        except Exception:
+            # the traceback is for the operator's log; the client only learns that we failed
+            traceback.print_exc(file=sys.stderr)
+            self._send_error_json(
+                500, "the model failed on this request; see the server log", "InternalServerError"
+            )
+            return
+        response, content_type = result
+        self._send(200, response, content_type)
+
+    def do_PUT(self) -> None:
+        self._method_not_allowed()
+
+    def do_DELETE(self) -> None:
+        self._method_not_allowed()
+
+    def _method_not_allowed(self) -> None:
+        self._send_error_json(
+            405, f"{self.command} is not allowed; use GET /ping or POST /invocations"
+        )
+        self.close_connection = True
+
+    def _read_body(self) -> bytes | None:
+        limits = handler.ServingLimits.from_env()
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self._send_error_json(411, "chunked bodies are not supported; send a Content-Length")
+            self.close_connection = True
+            return None
+        raw_length = self.headers.get("Content-Length")
+        try:
+            length = int(raw_length) if raw_length is not None else 0
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self._send_error_json(
+                400, f"Content-Length {raw_length!r} is not a non-negative integer"
+            )
+            self.close_connection = True
+            return None
+        if length > limits.max_payload_bytes:
+            # do not read it: answer and drop the connection
+            self._send_error_json(
+                413,
+                f"the body is {length} bytes, more than the limit of {limits.max_payload_bytes} bytes; "
+                f"split it into smaller requests (or raise {handler.ENV_MAX_PAYLOAD_BYTES})",
+                "PayloadTooLargeError",
+            )
+            self.close_connection = True
+            return None
+        return self.rfile.read(length)
+
+    def _invoke(self, model: handler.LoadedModel, body: bytes) -> tuple[str, str]:
+        content_type = self.headers.get("Content-Type")
+        accept = self.headers.get("Accept")
+        parsed = handler.input_fn(body, content_type)
+        prediction = handler.predict_fn(parsed, model)
+        if isinstance(prediction, handler.RejectedRequest):
+            raise prediction.error
+        result = handler.output_fn(prediction, accept)
+        if not isinstance(result, tuple):
+            raise TypeError(
+                f"output_fn returned {type(result).__name__}, expected (body, content_type)"
+            )
+        return result
+
+
+def resolve_model_dir(path: Path, scratch: Path) -> Path:
+    """An extracted model folder for ``path`` (extracting ``model.tar.gz`` into ``scratch`` if needed)."""
+    p = Path(path)
+    if p.is_dir() and (p / handler.MODEL_FILE).is_file():
+        return p
+    archive = p if p.is_file() else p / "model.tar.gz"
+    if not archive.is_file():
+        raise FileNotFoundError(
+            f"{str(p)!r} is neither a model folder (with {handler.MODEL_FILE}) nor holds model.tar.gz; "
+            "pass the training output or a registered model version"
+        )
+    dest = scratch / "model"
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "r:*") as tar:
+        tar.extractall(dest, filter="data")  # "data" refuses absolute paths, links out, devices
+    return dest
+
+
+def start_in_thread(server: ModelServer) -> threading.Thread:
+    """Serve in a daemon thread (tests, notebooks); stop with ``server.shutdown()``."""
+    thread = threading.Thread(target=server.serve_forever, name="model-server", daemon=True)
+    thread.start()
+    return thread
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Load the model and serve until interrupted."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model-dir", required=True, help="model folder, folder with model.tar.gz, or the archive"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port on 127.0.0.1 (default %(default)s)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not log every request")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="model-server-") as scratch:
+        try:
+            model_dir = resolve_model_dir(Path(args.model_dir), Path(scratch))
+            model = handler.model_fn(model_dir)
+        except (FileNotFoundError, handler.ModelLoadError, tarfile.TarError) as exc:
+            print(f"cannot load the model: {exc}", file=sys.stderr)
+            return 2
+        try:
+            server = ModelServer(args.port, model, quiet=args.quiet)
+        except OSError as exc:
+            print(
+                f"cannot listen on {HOST}:{args.port}: {exc}; pick another --port", file=sys.stderr
+            )
+            return 2
+        print(
+            f"serving {model.schema.name} model from {model_dir} on {server.url} (Ctrl-C to stop)",
+            flush=True,
+        )
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,607 @@
+"""Data-quality drift check: captured endpoint traffic against the monitoring baseline.
+
+Does what Model Monitor's data-quality job does, with its file formats and names:
+
+* ``baseline_drift_check``: L-infinity distance between the baseline and current
+  distributions (numeric: sup-distance of the CDFs; categorical: largest difference of category
+  frequencies) above the threshold. ``comparison_method`` ``Simple`` compares the distance with
+  the threshold; ``Robust`` also requires it to exceed the two-sample Kolmogorov-Smirnov critical
+  distance at the 5 % level for the two sample sizes, so that a small capture window does not
+  raise alarms from sampling noise alone. PSI over the baseline deciles is computed as well and
+  reported (it is not a Model Monitor check).
+* ``data_type_check``: share of values that are not of the baseline type (text in a numeric
+  column, fractions in an integer column) above ``datatype_check_threshold``.
+* ``completeness_check``: share of non-missing values below the baseline completeness by more
+  than ``completeness_tolerance`` (Model Monitor compares strictly; the tolerance keeps sampling
+  noise on nullable columns from raising violations; pass 0.0 for the strict check).
+* ``missing_column_check`` / ``extra_column_check``: records with fewer / more columns than the
+  baseline (CSV rows of the wrong width are quarantined; JSON records missing a key count as
+  missing values, extra keys are reported).
+* ``categorical_values_check``: share of values outside the baseline domain above
+  ``domain_content_threshold``.
+
+Outputs in ``output_dir``: ``constraint_violations.json``, ``statistics.json`` (of the current
+data), ``metrics.json`` (``feature_baseline_drift_<feature>``, ``feature_non_null_<feature>``
+and our ``feature_psi_<feature>``) and ``bad_records.jsonl`` (every unusable capture line or
+record with its reason). :func:`emit_cloudwatch_metrics` publishes the metrics under Model
+Monitor's namespace when asked.
+
+SageMaker Processing entry point (paths overridable)::
+
+    python -m pipeline_code.monitoring.drift --capture-dir /opt/ml/processing/input/endpoint \\
+        --baseline-dir /opt/ml/processing/baseline --output-dir /opt/ml/processing/output
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline_code.monitoring import formats
+from pipeline_code.monitoring.baseline import numeric_feature_statistics
+from pipeline_code.monitoring.capture import BadRecord, CaptureData, read_capture_files
+from pipeline_code.monitoring.columns import coerce_numeric, normalize_strings
+from pipeline_code.monitoring.stats import (
+    DEFAULT_SKETCH_SIZE,
+    QuantileSketch,
+    categorical_linf,
+    ks_critical_value,
+    linf_distance,
+    psi,
+    sketch_from_kll,
+    summarize_categorical,
+    summarize_numeric,
+)
+from pipeline_code.schema import Schema
+
+DEFAULT_CAPTURE = "/opt/ml/processing/input/endpoint"
+DEFAULT_BASELINE = "/opt/ml/processing/baseline"
+DEFAULT_OUTPUT = "/opt/ml/processing/output"
+DEFAULT_COMPLETENESS_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """Drift numbers of one feature."""
+
+    name: str
+    inferred_type: str
+    #: L-infinity distance to the baseline (None when either side has no values)
+    distance: float | None
+    psi: float | None
+    drifted: bool
+    completeness: float
+    baseline_completeness: float
+    type_mismatch_fraction: float
+    unknown_fraction: float
+
+
+@dataclass
+class DriftReport:
+    """Result of a drift check; the same content as the files written to ``output_dir``."""
+
+    item_count: int
+    capture_events: int
+    capture_files: int
+    features: list[FeatureDrift]
+    violations: list[dict[str, str]]
+    metrics: dict[str, float]
+    bad_records: list[BadRecord] = field(default_factory=list)
+    output_dir: Path | None = None
+
+    @property
+    def drifted_features(self) -> list[str]:
+        return [f.name for f in self.features if f.drifted]
+
+    @property
+    def has_violations(self) -> bool:
+        return bool(self.violations)
+
+    @property
+    def bad_record_count(self) -> int:
+        return len(self.bad_records)
+
+    def violations_of(self, check_type: str) -> list[dict[str, str]]:
+        return [v for v in self.violations if v["constraint_check_type"] == check_type]
+
+    def summary(self) -> str:
+        """A few human-readable lines for logs and the CLI."""
+        lines = [
+            f"records analysed: {self.item_count} (from {self.capture_events} capture events in "
+            f"{self.capture_files} files); bad records quarantined: {self.bad_record_count}",
+            f"violations: {len(self.violations)}; drifted features: {self.drifted_features or 'none'}",
+        ]
+        for v in self.violations:
+            lines.append(f"  {v['constraint_check_type']}: {v['feature_name']}: {v['description']}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Config:
+    threshold: float
+    categorical_threshold: float
+    method: str
+    datatype_threshold: float
+    domain_threshold: float
+    completeness_tolerance: float
+    compare: bool
+    evaluate: bool
+
+
+def _config(
+    constraints: dict[str, Any], threshold: float, completeness_tolerance: float
+) -> _Config:
+    cfg = constraints.get("monitoring_config") or {}
+    dist = cfg.get("distribution_constraints") or {}
+    method = str(dist.get("comparison_method", "Robust"))
+    if method not in ("Robust", "Simple"):
+        raise ValueError(f"constraints comparison_method is {method!r}; use 'Robust' or 'Simple'")
+    cat_method = str(dist.get("categorical_drift_method", "LInfinity"))
+    if cat_method != "LInfinity":
+        raise ValueError(
+            f"constraints categorical_drift_method is {cat_method!r}; this drift check implements "
+            "'LInfinity' only, set it to 'LInfinity'"
+        )
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(
+            f"threshold must be between 0 and 1 (a distance between CDFs), got {threshold}"
+        )
+    return _Config(
+        threshold=threshold,
+        categorical_threshold=threshold,
+        method=method,
+        datatype_threshold=float(cfg.get("datatype_check_threshold", 0.1)),
+        domain_threshold=float(cfg.get("domain_content_threshold", 0.1)),
+        completeness_tolerance=completeness_tolerance,
+        compare=str(dist.get("perform_comparison", "Enabled")) == "Enabled",
+        evaluate=str(cfg.get("evaluate_constraints", "Enabled")) == "Enabled",
+    )
+
+
+def _violation(feature: str, check: str, description: str) -> dict[str, str]:
+    return {"feature_name": feature, "constraint_check_type": check, "description": description}
+
+
+def _pct(x: float) -> str:
+    return f"{100.0 * x:.2f}%"
+
+
+@dataclass
+class DriftComputation:
+    """What :func:`compute_drift` returns: per-feature numbers, violations, current statistics."""
+
+    features: list[FeatureDrift]
+    violations: list[dict[str, str]]
+    statistics: dict[str, Any]
+    metrics: dict[str, float]
+
+
+def compute_drift(
+    current: pd.DataFrame,
+    statistics: dict[str, Any],
+    constraints: dict[str, Any],
+    *,
+    threshold: float = formats.DEFAULT_THRESHOLD,
+    completeness_tolerance: float = DEFAULT_COMPLETENESS_TOLERANCE,
+    sketch_size: int = DEFAULT_SKETCH_SIZE,
+) -> DriftComputation:
+    """Compare ``current`` (one column per baseline feature) with a baseline, column by column.
+
+    Per numeric column: one sort, then O(k log n) look-ups for the L-infinity distance, PSI,
+    buckets and quantiles. Columns of ``current`` that the baseline does not know are ignored
+    here (the capture reader reports them).
+    """
+    formats.check_statistics(statistics, "baseline statistics")
+    formats.check_constraints(constraints, "baseline constraints")
+    cfg = _config(constraints, threshold, completeness_tolerance)
+    base_stats = {f["name"]: f for f in statistics["features"]}
+    n = len(current)
+    features: list[FeatureDrift] = []
+    violations: list[dict[str, str]] = []
+    cur_stats: list[dict[str, Any]] = []
+    metrics: dict[str, float] = {}
+    for cons in constraints["features"]:
+        name = cons["name"]
+        if name not in current.columns:
+            violations.append(
+                _violation(
+                    name,
+                    formats.MISSING_COLUMN_CHECK,
+                    f"column {name!r} of the baseline is absent from the current data",
+                )
+            )
+            continue
+        type_name = cons.get("inferred_type", formats.UNKNOWN)
+        base_completeness = float(cons.get("completeness", 1.0))
+        if type_name in (formats.INTEGRAL, formats.FRACTIONAL):
+            fd, stat = _numeric_drift(
+                current[name],
+                name,
+                type_name,
+                base_stats.get(name),
+                base_completeness,
+                n,
+                cfg,
+                sketch_size,
+            )
+        else:
+            domain = tuple((cons.get("string_constraints") or {}).get("domains") or ())
+            fd, stat = _string_drift(
+                current[name], name, domain, base_stats.get(name), base_completeness, n, cfg
+            )
+        features.append(fd)
+        cur_stats.append(stat)
+        if fd.distance is not None:
+            metrics[formats.DRIFT_METRIC_PREFIX + name] = fd.distance
+        if fd.psi is not None:
+            metrics[formats.PSI_METRIC_PREFIX + name] = fd.psi
+        metrics[formats.NON_NULL_METRIC_PREFIX + name] = fd.completeness
+        if cfg.evaluate and n:
+            violations += _feature_violations(fd, type_name, cfg, n)
+    known = {c["name"] for c in constraints["features"]}
+    for extra in [c for c in current.columns if c not in known]:
+        violations.append(
+            _violation(
+                str(extra), formats.EXTRA_COLUMN_CHECK, f"column {extra!r} is not in the baseline"
+            )
+        )
+    current_statistics = {"version": 0.0, "dataset": {"item_count": n}, "features": cur_stats}
+    return DriftComputation(features, violations, current_statistics, metrics)
+
+
+def _baseline_sketch(stat: dict[str, Any] | None) -> QuantileSketch | None:
+    if not stat or "numerical_statistics" not in stat:
+        return None
+    ns = stat["numerical_statistics"]
+    try:
+        data = ns["distribution"]["kll"]["sketch"]["data"]
+    except (KeyError, TypeError):
+        return None
+    count = int(ns.get("common", {}).get("num_present", 0))
+    return sketch_from_kll(data, count)
+
+
+def _numeric_drift(
+    series: pd.Series,
+    name: str,
+    type_name: str,
+    base_stat: dict[str, Any] | None,
+    base_completeness: float,
+    n: int,
+    cfg: _Config,
+    sketch_size: int,
+) -> tuple[FeatureDrift, dict[str, Any]]:
+    col = coerce_numeric(series, integral=type_name == formats.INTEGRAL)
+    summary = summarize_numeric(col.values)
+    present = n - col.num_missing
+    completeness = present / n if n else 1.0
+    mismatch = col.num_type_mismatch / present if present else 0.0
+    sketch = _baseline_sketch(base_stat)
+    distance = psi_value = None
+    drifted = False
+    if sketch is not None and not sketch.empty and summary.num_present and cfg.compare:
+        cur = summary.sorted_values
+        distance = linf_distance(sketch, cur)
+        psi_value = psi(sketch, cur)
+        drifted = distance > cfg.threshold
+        if drifted and cfg.method == "Robust":
+            drifted = distance > ks_critical_value(sketch.count or cur.size, cur.size)
+    stat = numeric_feature_statistics(name, type_name, summary, col.num_missing, sketch_size)
+    fd = FeatureDrift(
+        name,
+        type_name,
+        distance,
+        psi_value,
+        drifted,
+        completeness,
+        base_completeness,
+        mismatch,
+        0.0,
+    )
+    return fd, stat
+
+
+def _string_drift(
+    series: pd.Series,
+    name: str,
+    domain: tuple[str, ...],
+    base_stat: dict[str, Any] | None,
+    base_completeness: float,
+    n: int,
+    cfg: _Config,
+) -> tuple[FeatureDrift, dict[str, Any]]:
+    boolean = set(domain) <= {"true", "false"} and bool(domain)
+    values = normalize_strings(series, boolean=boolean)
+    summary = summarize_categorical(values, domain)
+    completeness = summary.num_present / n if n else 1.0
+    unknown = sum(summary.unknown_counts.values())
+    unknown_fraction = unknown / summary.num_present if summary.num_present else 0.0
+    distance = psi_value = None
+    drifted = False
+    base_buckets = (
+        ((base_stat or {}).get("string_statistics") or {})
+        .get("distribution", {})
+        .get("categorical", {})
+        .get("buckets")
+    )
+    if base_buckets and summary.num_present and cfg.compare:
+        base_counts = {str(b["value"]): float(b["count"]) for b in base_buckets}
+        distance, psi_value = categorical_linf(base_counts, summary)
+        drifted = distance > cfg.categorical_threshold
+        if drifted and cfg.method == "Robust":
+            base_n = int(sum(base_counts.values()))
+            drifted = distance > ks_critical_value(base_n, summary.num_present)
+    stat = {
+        "name": name,
+        "inferred_type": formats.STRING,
+        "string_statistics": {
+            "common": {"num_present": summary.num_present, "num_missing": summary.num_missing},
+            "distinct_count": summary.distinct_count,
+            "distribution": {"categorical": {"buckets": summary.buckets()}},
+        },
+    }
+    fd = FeatureDrift(
+        name,
+        formats.STRING,
+        distance,
+        psi_value,
+        drifted,
+        completeness,
+        base_completeness,
+        0.0,
+        unknown_fraction,
+    )
+    return fd, stat
+
+
+def _feature_violations(
+    fd: FeatureDrift, type_name: str, cfg: _Config, n: int
+) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    if fd.drifted and fd.distance is not None:
+        limit = cfg.threshold if type_name != formats.STRING else cfg.categorical_threshold
+        out.append(
+            _violation(
+                fd.name,
+                formats.BASELINE_DRIFT_CHECK,
+                f"Baseline drift distance: {fd.distance:.4f} exceeds threshold: {limit} "
+                f"(method {cfg.method}; PSI {fd.psi:.4f})",
+            )
+        )
+    if fd.type_mismatch_fraction > cfg.datatype_threshold:
+        out.append(
+            _violation(
+                fd.name,
+                formats.DATA_TYPE_CHECK,
+                f"Data type match requirement is not met. Expected data type: {type_name}, expected "
+                f"match: {_pct(1 - cfg.datatype_threshold)}. Observed: only "
+                f"{_pct(1 - fd.type_mismatch_fraction)} of the present values are {type_name}",
+            )
+        )
+    if fd.completeness < fd.baseline_completeness - cfg.completeness_tolerance:
+        out.append(
+            _violation(
+                fd.name,
+                formats.COMPLETENESS_CHECK,
+                f"Data completeness requirement is not met. Expected: {_pct(fd.baseline_completeness)} "
+                f"(tolerance {_pct(cfg.completeness_tolerance)}), observed: only "
+                f"{_pct(fd.completeness)} of {n} records have a value",
+            )
+        )
+    if fd.unknown_fraction > cfg.domain_threshold:
+        out.append(
+            _violation(
+                fd.name,
+                formats.CATEGORICAL_VALUES_CHECK,
+                f"{_pct(fd.unknown_fraction)} of the values are outside the baseline domain "
+                f"(allowed: {_pct(cfg.domain_threshold)})",
+            )
+        )
+    return out
+
+
+def _capture_violations(data: CaptureData, names: list[str]) -> list[dict[str, str]]:
+    """Column-presence violations found while reading the capture files."""
+    out: list[dict[str, str]] = []
+    for name, count in sorted(data.missing_keys.items()):
+        out.append(
+            _violation(
+                name,
+                formats.MISSING_COLUMN_CHECK,
+                f"{count} JSON records have no {name!r} key (counted as missing values)",
+            )
+        )
+    for name, count in sorted(data.extra_keys.items()):
+        out.append(
+            _violation(
+                name,
+                formats.EXTRA_COLUMN_CHECK,
+                f"{count} JSON records have the key {name!r}, which is not a baseline column (values not analysed)",
+            )
+        )
+    if data.short_rows:
+        out.append(
+            _violation(
+                "*",
+                formats.MISSING_COLUMN_CHECK,
+                f"{data.short_rows} records have fewer than the {len(names)} baseline columns; they are quarantined in {formats.BAD_RECORDS_FILE}",
+            )
+        )
+    if data.long_rows:
+        out.append(
+            _violation(
+                "*",
+                formats.EXTRA_COLUMN_CHECK,
+                f"{data.long_rows} records have more than the {len(names)} baseline columns; they are quarantined in {formats.BAD_RECORDS_FILE}",
+            )
+        )
+    return out
+
+
+def load_baseline(baseline_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read and check ``statistics.json`` and ``constraints.json`` from a baseline folder."""
+    base = Path(baseline_dir)
+    stats_path, cons_path = base / formats.STATISTICS_FILE, base / formats.CONSTRAINTS_FILE
+    statistics = formats.check_statistics(
+        formats.read_json(stats_path, "baseline statistics"), str(stats_path)
+    )
+    constraints = formats.check_constraints(
+        formats.read_json(cons_path, "baseline constraints"), str(cons_path)
+    )
+    return statistics, constraints
+
+
+def run_drift_check(
+    capture_dir: Path,
+    baseline_dir: Path,
+    schema: Schema,
+    output_dir: Path,
+    *,
+    threshold: float = formats.DEFAULT_THRESHOLD,
+    completeness_tolerance: float = DEFAULT_COMPLETENESS_TOLERANCE,
+) -> DriftReport:
+    """Read the capture files, compare with the baseline, write the Model Monitor outputs.
+
+    ``threshold`` is the distance above which a feature drifts (numeric and categorical).
+    Bad capture lines and records never stop the check: they are counted, listed in
+    ``bad_records.jsonl`` and in the report.
+    """
+    statistics, constraints = load_baseline(Path(baseline_dir))
+    base_names = [f["name"] for f in constraints["features"]]
+    if base_names != schema.feature_names:
+        raise ValueError(
+            f"baseline in {str(baseline_dir)!r} has features {base_names} but schema {schema.name!r} "
+            f"has {schema.feature_names}; regenerate the baseline with this schema"
+        )
+    data = read_capture_files(Path(capture_dir), schema.feature_names)
+    result = compute_drift(
+        data.frame,
+        statistics,
+        constraints,
+        threshold=threshold,
+        completeness_tolerance=completeness_tolerance,
+    )
+    violations = _capture_violations(data, schema.feature_names) + result.violations
+    out = Path(output_dir)
+    formats.write_json(out / formats.VIOLATIONS_FILE, {"violations": violations})
+    formats.write_json(out / formats.STATISTICS_FILE, result.statistics)
+    formats.write_json(
+        out / formats.METRICS_FILE,
+        {
+            "namespace": formats.METRIC_NAMESPACE,
+            "item_count": len(data.frame),
+            "bad_record_count": len(data.bad_records),
+            "metrics": result.metrics,
+        },
+    )
+    with (out / formats.BAD_RECORDS_FILE).open("w", encoding="utf-8") as fh:
+        for bad in data.bad_records:
+            fh.write(json.dumps(bad.to_dict()) + "\n")
+    return DriftReport(
+        item_count=len(data.frame),
+        capture_events=data.events,
+        capture_files=data.files,
+        features=result.features,
+        violations=violations,
+        metrics=result.metrics,
+        bad_records=data.bad_records,
+        output_dir=out,
+    )
+
+
+def emit_cloudwatch_metrics(
+    report: DriftReport,
+    *,
+    endpoint_name: str,
+    schedule_name: str,
+    namespace: str = formats.METRIC_NAMESPACE,
+    cloudwatch_client: Any = None,
+    timestamp: datetime | None = None,
+) -> int:
+    """Publish the report's metrics with ``put_metric_data``; returns how many were sent.
+
+    Dimensions are ``Endpoint`` and ``MonitoringSchedule``, as Model Monitor uses for endpoints.
+    """
+    if cloudwatch_client is None:
+        import boto3
+
+        cloudwatch_client = boto3.client("cloudwatch")
+    ts = timestamp or datetime.now(UTC)
+    dims = [
+        {"Name": "Endpoint", "Value": endpoint_name},
+        {"Name": "MonitoringSchedule", "Value": schedule_name},
+    ]
+    data = [
+        {
+            "MetricName": name,
+            "Dimensions": dims,
+            "Timestamp": ts,
+            "Value": float(value),
+            "Unit": "None",
+        }
+        for name, value in sorted(report.metrics.items())
+    ]
+    for i in range(0, len(data), 20):  # 20 per call is within every PutMetricData limit
+        cloudwatch_client.put_metric_data(Namespace=namespace, MetricData=data[i : i + 20])
+    return len(data)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Processing-container entry point. Exit 0 also when violations are found (as Model
+    Monitor's "CompletedWithViolations"); exit 2 on unusable inputs."""
+    env = os.environ
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    # Model Monitor passes dataset_source / output_path to bring-your-own containers
+    parser.add_argument("--capture-dir", default=env.get("dataset_source", DEFAULT_CAPTURE))
+    parser.add_argument("--baseline-dir", default=DEFAULT_BASELINE)
+    parser.add_argument(
+        "--schema", default=None, help="schema JSON (default: <baseline-dir>/schema.json)"
+    )
+    parser.add_argument("--output-dir", default=env.get("output_path", DEFAULT_OUTPUT))
+    parser.add_argument("--threshold", type=float, default=formats.DEFAULT_THRESHOLD)
+    parser.add_argument(
+        "--completeness-tolerance", type=float, default=DEFAULT_COMPLETENESS_TOLERANCE
+    )
+    parser.add_argument(
+        "--emit-cloudwatch", action="store_true", help="publish the metrics to CloudWatch"
+    )
+    parser.add_argument("--endpoint-name", default=env.get("endpoint_name", "local-endpoint"))
+    parser.add_argument(
+        "--schedule-name", default=env.get("monitoring_schedule_name", "local-schedule")
+    )
+    args = parser.parse_args(argv)
+    try:
+        schema = Schema.from_file(args.schema or Path(args.baseline_dir) / formats.SCHEMA_FILE)
+        report = run_drift_check(
+            Path(args.capture_dir),
+            Path(args.baseline_dir),
+            schema,
+            Path(args.output_dir),
+            threshold=args.threshold,
+            completeness_tolerance=args.completeness_tolerance,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"drift check failed: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    if args.emit_cloudwatch:
+        sent = emit_cloudwatch_metrics(
+            report, endpoint_name=args.endpoint_name, schedule_name=args.schedule_name
+        )
+        print(f"published {sent} metrics to CloudWatch namespace {formats.METRIC_NAMESPACE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,288 @@
+"""Vectorized statistics for the monitoring baseline and the drift check.
+
+Everything here works on whole numpy columns: one sort per numeric column, then only
+O(k log n) look-ups (k = sketch size), never a Python loop over rows.
+
+Numeric distributions are summarised by a *quantile sketch*: the values at ``k`` evenly spaced
+ranks of the sorted column (exact quantiles, ``inverted_cdf`` style, so every sketch value is a
+real data value and discrete data keeps its point masses). This is not a KLL sketch: a KLL
+sketch is a mergeable streaming approximation, which a single-machine job that sees the whole
+column does not need. It is stored where Model Monitor stores its KLL data
+(``distribution.kll.sketch.data``) as a single compactor level, so the file keeps the format,
+and a real Model Monitor sketch (several levels, level ``h`` items weighing ``2**h``) can be
+read back by :func:`sketch_from_kll`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Number of quantiles kept per numeric feature: CDF resolution 1/1024.
+DEFAULT_SKETCH_SIZE = 1025
+#: Model Monitor materialises numeric distributions in 10 buckets.
+KLL_BUCKETS = 10
+#: PSI compares the current data with the baseline deciles.
+PSI_BUCKETS = 10
+#: Additive smoothing so that an empty bucket does not make PSI infinite.
+PSI_EPSILON = 1e-4
+
+
+@dataclass(frozen=True)
+class QuantileSketch:
+    """A weighted, sorted sample of a numeric distribution.
+
+    ``values`` are unique and ascending; ``cum_weight[j]`` is the fraction of the distribution
+    at or below ``values[j]`` and ``point_weight[j]`` the fraction exactly at ``values[j]``.
+    """
+
+    values: FloatArray
+    cum_weight: FloatArray
+    point_weight: FloatArray
+    count: int
+
+    @property
+    def empty(self) -> bool:
+        return self.values.size == 0
+
+    def cdf_below(self, edges: FloatArray) -> FloatArray:
+        """Fraction of the sketched distribution strictly below each edge."""
+        idx = np.searchsorted(self.values, edges, side="left")
+        padded = np.concatenate(([0.0], self.cum_weight))
+        return padded[idx]
+
+    def quantiles(self, probs: FloatArray) -> FloatArray:
+        """Inverse CDF (``inverted_cdf``): the smallest sketch value with CDF >= p."""
+        idx = np.searchsorted(self.cum_weight, probs - 1e-12, side="left")
+        return self.values[np.minimum(idx, self.values.size - 1)]
+
+
+@dataclass(frozen=True)
+class NumericSummary:
+    """Per-column numbers for ``numerical_statistics`` plus the sorted valid values."""
+
+    num_present: int
+    num_missing: int
+    num_invalid: int
+    sum: float
+    mean: float
+    std_dev: float
+    min: float
+    max: float
+    sorted_values: FloatArray
+
+
+def summarize_numeric(column: npt.ArrayLike) -> NumericSummary:
+    """Sort once and derive every statistic from the sorted array.
+
+    NaN counts as missing; +/-inf counts as invalid (not a finite number) and is excluded.
+    """
+    x = np.asarray(column, dtype=np.float64)
+    s = np.sort(x)  # numpy sorts NaN to the end
+    n_valid_or_inf = int(np.searchsorted(s, np.nan, side="left")) if s.size else 0
+    num_missing = x.size - n_valid_or_inf
+    s = s[:n_valid_or_inf]
+    lo = int(np.searchsorted(s, -np.inf, side="right"))
+    hi = int(np.searchsorted(s, np.inf, side="left"))
+    num_invalid = lo + (s.size - hi)
+    if num_invalid:
+        s = s[lo:hi]
+    n = s.size
+    if n == 0:
+        return NumericSummary(0, num_missing, num_invalid, 0.0, 0.0, 0.0, 0.0, 0.0, s)
+    total = float(s.sum())
+    mean = total / n
+    centered = s - mean
+    std = math.sqrt(float(np.dot(centered, centered)) / n)
+    return NumericSummary(
+        n, num_missing, num_invalid, total, mean, std, float(s[0]), float(s[-1]), s
+    )
+
+
+def sketch_from_sorted(sorted_values: FloatArray, size: int = DEFAULT_SKETCH_SIZE) -> FloatArray:
+    """``size`` exact quantiles at evenly spaced ranks of an already sorted array."""
+    n = sorted_values.size
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    if n <= size:
+        return sorted_values.copy()
+    probs = np.linspace(0.0, 1.0, size)
+    idx = np.clip(np.ceil(probs * n).astype(np.int64) - 1, 0, n - 1)
+    return sorted_values[idx]
+
+
+def sketch_from_sample(
+    sample: FloatArray, weights: FloatArray | None = None, count: int = 0
+) -> QuantileSketch:
+    """Collapse a (possibly weighted, unsorted) sample into unique values with CDF weights."""
+    sample = np.asarray(sample, dtype=np.float64)
+    w = np.ones_like(sample) if weights is None else np.asarray(weights, dtype=np.float64)
+    keep = np.isfinite(sample)
+    sample, w = sample[keep], w[keep]
+    if sample.size == 0:
+        empty = np.empty(0, dtype=np.float64)
+        return QuantileSketch(empty, empty, empty, count)
+    order = np.argsort(sample, kind="stable")
+    sample, w = sample[order], w[order]
+    values, start = np.unique(sample, return_index=True)
+    point = np.add.reduceat(w, start)
+    point = point / point.sum()
+    return QuantileSketch(values, np.cumsum(point), point, count or int(sample.size))
+
+
+def sketch_from_kll(data: Any, count: int = 0) -> QuantileSketch:
+    """Read ``distribution.kll.sketch.data``: a list of levels, level ``h`` items weigh ``2**h``."""
+    if not isinstance(data, list):
+        raise ValueError(
+            f"kll sketch data must be a list of lists of numbers, got {type(data).__name__}"
+        )
+    parts: list[FloatArray] = []
+    weights: list[FloatArray] = []
+    for level, items in enumerate(data):
+        if not isinstance(items, list):
+            raise ValueError(
+                f"kll sketch level {level} must be a list of numbers, got {items!r:.80}"
+            )
+        arr = np.asarray(items, dtype=np.float64)
+        parts.append(arr)
+        weights.append(np.full(arr.size, float(2**level)))
+    if not parts:
+        return sketch_from_sample(np.empty(0), None, count)
+    return sketch_from_sample(np.concatenate(parts), np.concatenate(weights), count)
+
+
+def equal_width_buckets(
+    sorted_values: FloatArray, buckets: int = KLL_BUCKETS
+) -> list[dict[str, float]]:
+    """Model Monitor's materialised distribution: equal-width buckets between min and max."""
+    n = sorted_values.size
+    if n == 0:
+        return []
+    lo, hi = float(sorted_values[0]), float(sorted_values[-1])
+    if lo == hi:
+        return [{"lower_bound": lo, "upper_bound": hi, "count": float(n)}]
+    edges = np.linspace(lo, hi, buckets + 1)
+    # counts of values < each inner edge; the last bucket is closed on the right
+    below = np.searchsorted(sorted_values, edges[1:-1], side="left")
+    cuts = np.concatenate(([0], below, [n]))
+    counts = np.diff(cuts)
+    return [
+        {
+            "lower_bound": float(edges[i]),
+            "upper_bound": float(edges[i + 1]),
+            "count": float(counts[i]),
+        }
+        for i in range(buckets)
+    ]
+
+
+def linf_distance(baseline: QuantileSketch, sorted_current: FloatArray) -> float:
+    """Exact sup-distance between the baseline sketch CDF and the current empirical CDF.
+
+    Both are right-continuous step functions. Between two sketch points the baseline CDF is
+    flat, so the supremum is reached at a sketch point or just before one: comparing the CDF
+    values at and just below every sketch point covers every case. Cost: two binary searches
+    per sketch point in the sorted current column.
+    """
+    n = sorted_current.size
+    if baseline.empty or n == 0:
+        return 0.0
+    le = np.searchsorted(sorted_current, baseline.values, side="right") / n
+    lt = np.searchsorted(sorted_current, baseline.values, side="left") / n
+    base_le = baseline.cum_weight
+    base_lt = base_le - baseline.point_weight
+    return float(max(np.max(np.abs(base_le - le)), np.max(np.abs(base_lt - lt))))
+
+
+def psi(baseline: QuantileSketch, sorted_current: FloatArray) -> float:
+    """Population stability index over the baseline deciles (buckets ``[e_i, e_{i+1})``)."""
+    n = sorted_current.size
+    if baseline.empty or n == 0:
+        return 0.0
+    probs = np.arange(1, PSI_BUCKETS) / PSI_BUCKETS
+    edges = np.unique(baseline.quantiles(probs))
+    base_cdf = np.concatenate((baseline.cdf_below(edges), [1.0]))
+    cur_cdf = np.concatenate((np.searchsorted(sorted_current, edges, side="left") / n, [1.0]))
+    return psi_from_fractions(np.diff(base_cdf, prepend=0.0), np.diff(cur_cdf, prepend=0.0))
+
+
+def psi_from_fractions(expected: FloatArray, actual: FloatArray) -> float:
+    """PSI = sum((a - e) * ln(a / e)), with both sides smoothed and renormalised."""
+    e = np.asarray(expected, dtype=np.float64) + PSI_EPSILON
+    a = np.asarray(actual, dtype=np.float64) + PSI_EPSILON
+    e, a = e / e.sum(), a / a.sum()
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def ks_critical_value(n_baseline: int, n_current: int, alpha: float = 0.05) -> float:
+    """Two-sample Kolmogorov-Smirnov critical distance (asymptotic) at level ``alpha``."""
+    if n_baseline <= 0 or n_current <= 0:
+        return math.inf
+    c_alpha = math.sqrt(-math.log(alpha / 2.0) / 2.0)
+    return c_alpha * math.sqrt((n_baseline + n_current) / (n_baseline * n_current))
+
+
+@dataclass(frozen=True)
+class CategoricalSummary:
+    """Counts of a string column against a known domain."""
+
+    num_present: int
+    num_missing: int
+    domain: tuple[str, ...]
+    domain_counts: IntArray
+    unknown_counts: dict[str, int]
+
+    @property
+    def distinct_count(self) -> int:
+        return int(np.count_nonzero(self.domain_counts)) + len(self.unknown_counts)
+
+    def buckets(self) -> list[dict[str, Any]]:
+        out = [
+            {"value": v, "count": int(c)}
+            for v, c in zip(self.domain, self.domain_counts.tolist(), strict=True)
+            if c
+        ]
+        out += [{"value": v, "count": int(c)} for v, c in sorted(self.unknown_counts.items())]
+        return out
+
+
+def summarize_categorical(values: Any, domain: tuple[str, ...]) -> CategoricalSummary:
+    """Count values per domain member with a hash look-up over the whole column.
+
+    ``values`` is a pandas Series of strings (missing as None/NaN/empty string).
+    """
+    import pandas as pd
+
+    s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    stripped = s.astype("string").str.strip()
+    missing = stripped.eq("").to_numpy(dtype=bool, na_value=True)
+    present = stripped[~missing].astype(object)
+    codes = pd.Index(domain, dtype=object).get_indexer(present.to_numpy(dtype=object))
+    domain_counts = np.bincount(codes[codes >= 0], minlength=len(domain)).astype(np.int64)
+    unknown: dict[str, int] = {}
+    if np.any(codes < 0):
+        vc = present[codes < 0].value_counts()
+        unknown = {str(k): int(v) for k, v in vc.items()}
+    return CategoricalSummary(int(present.size), int(missing.sum()), domain, domain_counts, unknown)
+
+
+def categorical_linf(
+    baseline_counts: dict[str, float], current: CategoricalSummary
+) -> tuple[float, float]:
+    """L-infinity distance between category frequencies, and PSI over the union of categories."""
+    cats = sorted(set(baseline_counts) | set(current.domain) | set(current.unknown_counts))
+    cur_map = dict(zip(current.domain, current.domain_counts.tolist(), strict=True))
+    cur_map.update(current.unknown_counts)
+    b = np.array([float(baseline_counts.get(c, 0.0)) for c in cats])
+    c = np.array([float(cur_map.get(k, 0)) for k in cats])
+    if b.sum() == 0 or c.sum() == 0:
+        return 0.0, 0.0
+    bp, cp = b / b.sum(), c / c.sum()
+    return float(np.max(np.abs(bp - cp))), psi_from_fractions(bp, cp)
