@@ -39,12 +39,20 @@ class InitialStack(cdk.Stack):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         **stack_props: Any,
     ) -> None:
-        stack_props.setdefault("description", "cdk-mlops level 1 (Initial): data lake, private network, Studio, budget")
+        stack_props.setdefault(
+            "description", "cdk-mlops level 1 (Initial): data lake, private network, Studio, budget"
+        )
         super().__init__(scope, construct_id, **stack_props)
         self.keys = EncryptionKeys(self, "Keys", removal_policy=removal_policy)
-        self.data_lake = DataLake(self, "DataLake", encryption_key=self.keys.data_key, removal_policy=removal_policy)
+        self.data_lake = DataLake(
+            self, "DataLake", encryption_key=self.keys.data_key, removal_policy=removal_policy
+        )
         self.network = Network(
-            self, "Network", max_azs=max_azs, interface_endpoints=interface_endpoints, flow_logs_key=self.keys.logs_key
+            self,
+            "Network",
+            max_azs=max_azs,
+            interface_endpoints=interface_endpoints,
+            flow_logs_key=self.keys.logs_key,
         )
         self.studio = StudioEnvironment(
             self,
