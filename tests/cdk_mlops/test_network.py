@@ -1,0 +1,506 @@
+"""Network: isolated VPC, no NAT, S3 gateway and interface endpoints, encrypted flow logs."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Match, Template
+
+from cdk_mlops.constructs import DEFAULT_INTERFACE_ENDPOINTS, STUDIO_REQUIRED_ENDPOINTS, Network
+from tests.cdk_mlops.construct_fixtures import arn_of, fresh_stack, logical_id
+from tests.cdk_mlops.helpers import new_app
+
+ISOLATED_IDS = ["subnet-0aaa", "subnet-0bbb"]
+
+
+@dataclass
+class Built:
+    template: Template
+    stack: cdk.Stack
+    net: Network
+
+    def resources(self, cfn_type: str) -> dict[str, Any]:
+        return dict(self.template.find_resources(cfn_type))
+
+    def sg(self, description_start: str) -> tuple[str, dict[str, Any]]:
+        found = {
+            lid: r["Properties"]
+            for lid, r in self.resources("AWS::EC2::SecurityGroup").items()
+            if r["Properties"]["GroupDescription"].startswith(description_start)
+        }
+        assert len(found) == 1, found
+        return next(iter(found.items()))
+
+
+def _build(make: Any) -> Built:
+    stack = cdk.Stack(new_app(), "Test")
+    net: Network = make(stack)
+    return Built(Template.from_stack(stack), stack, net)
+
+
+def _existing_vpc(stack: cdk.Stack) -> ec2.IVpc:
+    return ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Existing",
+        vpc_id="vpc-0123",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        isolated_subnet_ids=ISOLATED_IDS,
+        vpc_cidr_block="10.1.0.0/16",
+    )
+
+
+@pytest.fixture(scope="module")
+def default() -> Built:
+    return _build(lambda stack: Network(stack, "Net"))
+
+
+@pytest.fixture(scope="module")
+def custom() -> Built:
+    return _build(
+        lambda stack: Network(
+            stack,
+            "Net",
+            max_azs=1,
+            ip_addresses="10.0.0.0/16",
+            interface_endpoints=[
+                *STUDIO_REQUIRED_ENDPOINTS,
+                ec2.InterfaceVpcEndpointAwsService.ECR,
+                ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+            ],
+            flow_logs_key=kms.Key(stack, "LogsKey", enable_key_rotation=True),
+            flow_logs_retention=logs.RetentionDays.ONE_MONTH,
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def nat() -> Built:
+    return _build(lambda stack: Network(stack, "Net", nat_gateways=1))
+
+
+@pytest.fixture(scope="module")
+def existing() -> Built:
+    return _build(lambda stack: Network(stack, "Net", vpc=_existing_vpc(stack)))
+
+
+@pytest.fixture(scope="module")
+def existing_with_endpoints() -> Built:
+    return _build(
+        lambda stack: Network(
+            stack,
+            "Net",
+            vpc=_existing_vpc(stack),
+            interface_endpoints=[ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API],
+        )
+    )
+
+
+def _service_name(suffix: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, f".{suffix}"]]}
+
+
+# ------------------------------------------------------------------ default VPC
+
+
+def test_vpc_uses_the_default_cidr_and_dns(default: Built) -> None:
+    default.template.resource_count_is("AWS::EC2::VPC", 1)
+    default.template.has_resource_properties(
+        "AWS::EC2::VPC",
+        {"CidrBlock": "10.40.0.0/16", "EnableDnsHostnames": True, "EnableDnsSupport": True},
+    )
+
+
+def test_has_no_nat_gateway_and_no_internet_gateway(default: Built) -> None:
+    for cfn_type in (
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::InternetGateway",
+        "AWS::EC2::EIP",
+        "AWS::EC2::Route",
+    ):
+        default.template.resource_count_is(cfn_type, 0)
+
+
+def test_has_only_isolated_subnets_in_two_azs(default: Built) -> None:
+    subnets = default.resources("AWS::EC2::Subnet")
+    assert len(subnets) == 2
+    for subnet in subnets.values():
+        props = subnet["Properties"]
+        assert props["MapPublicIpOnLaunch"] is False
+        assert {"Key": "aws-cdk:subnet-type", "Value": "Isolated"} in props["Tags"]
+    assert sorted(s["Properties"]["CidrBlock"] for s in subnets.values()) == [
+        "10.40.0.0/22",
+        "10.40.4.0/22",
+    ]
+
+
+def test_has_a_free_s3_gateway_endpoint_on_every_route_table(default: Built) -> None:
+    tables = sorted(default.resources("AWS::EC2::RouteTable"))
+    default.template.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {
+            "VpcEndpointType": "Gateway",
+            "ServiceName": _service_name("s3"),
+            "RouteTableIds": [{"Ref": t} for t in tables],
+        },
+    )
+
+
+def test_creates_the_default_interface_endpoints(default: Built) -> None:
+    interface = {
+        lid: r["Properties"]
+        for lid, r in default.resources("AWS::EC2::VPCEndpoint").items()
+        if r["Properties"]["VpcEndpointType"] == "Interface"
+    }
+    names = sorted(p["ServiceName"]["Fn::Join"][1][2] for p in interface.values())
+    assert names == [".logs", ".sagemaker.api", ".sagemaker.runtime", ".sts"]
+    assert [e.short_name for e in DEFAULT_INTERFACE_ENDPOINTS] == [
+        "sagemaker.api",
+        "sagemaker.runtime",
+        "sts",
+        "logs",
+    ]
+
+
+@pytest.mark.parametrize("suffix", ["sagemaker.api", "sagemaker.runtime", "sts", "logs"])
+def test_interface_endpoint_is_private_dns_in_isolated_subnets_behind_the_endpoint_sg(
+    default: Built, suffix: str
+) -> None:
+    sg_id, _ = default.sg("Interface endpoints")
+    subnets = sorted(default.resources("AWS::EC2::Subnet"))
+    default.template.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {
+            "ServiceName": _service_name(suffix),
+            "VpcEndpointType": "Interface",
+            "PrivateDnsEnabled": True,
+            "SecurityGroupIds": [{"Fn::GetAtt": [sg_id, "GroupId"]}],
+            "SubnetIds": [{"Ref": s} for s in subnets],
+        },
+    )
+
+
+def test_endpoint_sg_admits_only_https_from_the_vpc_cidr(default: Built) -> None:
+    sg_id, props = default.sg("Interface endpoints")
+    assert props["SecurityGroupIngress"] == [
+        {
+            "CidrIp": "10.40.0.0/16",
+            "Description": "HTTPS from the VPC",
+            "FromPort": 443,
+            "IpProtocol": "tcp",
+            "ToPort": 443,
+        }
+    ]
+    # No extra rules as separate resources, and no egress (CDK's "disallow all" placeholder).
+    for cfn_type in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
+        for rule in default.resources(cfn_type).values():
+            assert rule["Properties"]["GroupId"] != {"Fn::GetAtt": [sg_id, "GroupId"]}
+    assert [(r["CidrIp"], r["Description"]) for r in props["SecurityGroupEgress"]] == [
+        ("255.255.255.255/32", "Disallow all traffic")
+    ]
+
+
+def test_workload_sg_admits_only_itself_and_sends_only_https_out(default: Built) -> None:
+    sg_id, props = default.sg("SageMaker jobs, Studio apps and Glue")
+    own = {"Fn::GetAtt": [sg_id, "GroupId"]}
+    assert "SecurityGroupIngress" not in props
+    assert props["SecurityGroupEgress"] == [
+        {
+            "CidrIp": "0.0.0.0/0",
+            "Description": "HTTPS to AWS APIs via endpoints and the S3 gateway",
+            "FromPort": 443,
+            "IpProtocol": "tcp",
+            "ToPort": 443,
+        }
+    ]
+    default.template.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "GroupId": own,
+            "SourceSecurityGroupId": own,
+            "IpProtocol": "tcp",
+            "FromPort": 0,
+            "ToPort": 65535,
+        },
+    )
+    default.template.has_resource_properties(
+        "AWS::EC2::SecurityGroupEgress",
+        {"GroupId": own, "DestinationSecurityGroupId": own, "FromPort": 0, "ToPort": 65535},
+    )
+    ingress_sources = [
+        r["Properties"].get("SourceSecurityGroupId", r["Properties"].get("CidrIp"))
+        for r in default.resources("AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == own
+    ]
+    assert ingress_sources == [own]
+
+
+def test_default_security_group_is_stripped_of_its_rules(default: Built) -> None:
+    vpc_id = logical_id(default.template, "AWS::EC2::VPC", "NetVpc")
+    default.template.has_resource_properties(
+        "Custom::VpcRestrictDefaultSG",
+        {"DefaultSecurityGroupId": {"Fn::GetAtt": [vpc_id, "DefaultSecurityGroup"]}},
+    )
+
+
+def test_flow_logs_capture_all_traffic_to_cloudwatch_logs(default: Built) -> None:
+    group = logical_id(default.template, "AWS::Logs::LogGroup", "NetFlowLogs")
+    vpc_id = logical_id(default.template, "AWS::EC2::VPC", "NetVpc")
+    default.template.has_resource_properties(
+        "AWS::EC2::FlowLog",
+        {
+            "ResourceId": {"Ref": vpc_id},
+            "ResourceType": "VPC",
+            "TrafficType": "ALL",
+            "LogDestinationType": "cloud-watch-logs",
+            "LogGroupName": {"Ref": group},
+        },
+    )
+
+
+def test_flow_log_group_is_kms_encrypted_kept_a_year_and_retained(default: Built) -> None:
+    key = logical_id(default.template, "AWS::KMS::Key", "NetFlowLogsKey")
+    default.template.has_resource(
+        "AWS::Logs::LogGroup",
+        {
+            "Properties": {"KmsKeyId": arn_of(key), "RetentionInDays": 365},
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+    default.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_flow_log_role_may_write_only_to_its_log_group(default: Built) -> None:
+    group = logical_id(default.template, "AWS::Logs::LogGroup", "NetFlowLogs")
+    default.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": Match.array_with(["logs:PutLogEvents"]),
+                        "Effect": "Allow",
+                        "Resource": arn_of(group),
+                    }
+                ]
+            }
+        },
+    )
+
+
+@pytest.mark.xfail(
+    reason="network.py:111-112 creates the default flow-logs key with CDK's default policy only "
+    "(account root); CloudWatch Logs cannot use it, so CreateLogGroup with KmsKeyId fails on "
+    "deploy. InitialStack passes EncryptionKeys.logs_key, which hides it.",
+    strict=True,
+)
+def test_default_flow_logs_key_lets_cloudwatch_logs_use_it(default: Built) -> None:
+    key = logical_id(default.template, "AWS::KMS::Key", "NetFlowLogsKey")
+    statements = default.template.to_json()["Resources"][key]["Properties"]["KeyPolicy"][
+        "Statement"
+    ]
+    for_logs = [
+        s
+        for s in statements
+        if s["Effect"] == "Allow" and "logs." in json.dumps(s.get("Principal", {}).get("Service"))
+    ]
+    assert for_logs, "no statement lets logs.<region>.amazonaws.com use the key"
+    actions = {
+        a
+        for s in for_logs
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert actions & {"kms:GenerateDataKey*", "kms:Encrypt*", "kms:*"}
+
+
+def test_exposes_what_it_built(default: Built) -> None:
+    net = default.net
+    assert net.created_vpc is True
+    assert isinstance(net.vpc, ec2.Vpc)
+    assert isinstance(net.endpoint_security_group, ec2.SecurityGroup)
+    assert isinstance(net.workload_security_group, ec2.SecurityGroup)
+    assert isinstance(net.flow_logs_group, logs.LogGroup)
+    assert sorted(net.interface_endpoints) == sorted(
+        e.short_name for e in DEFAULT_INTERFACE_ENDPOINTS
+    )
+    assert net.has_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API)
+    assert not net.has_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.ECR)
+    assert net.subnet_selection.subnet_type == ec2.SubnetType.PRIVATE_ISOLATED
+    resolved = default.stack.resolve(net.subnet_ids)
+    assert resolved == [{"Ref": s} for s in sorted(default.resources("AWS::EC2::Subnet"))]
+
+
+# ------------------------------------------------------------------ options
+
+
+def test_custom_cidr_azs_endpoints_key_and_retention(custom: Built) -> None:
+    custom.template.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": "10.0.0.0/16"})
+    custom.template.resource_count_is("AWS::EC2::Subnet", 1)
+    _, props = custom.sg("Interface endpoints")
+    assert [r["CidrIp"] for r in props["SecurityGroupIngress"]] == ["10.0.0.0/16"]
+    interface = [
+        r["Properties"]["ServiceName"]["Fn::Join"][1][2]
+        for r in custom.resources("AWS::EC2::VPCEndpoint").values()
+        if r["Properties"]["VpcEndpointType"] == "Interface"
+    ]
+    assert sorted(interface) == [".ecr.api", ".ecr.dkr", ".sagemaker.api", ".sagemaker.runtime"]
+    custom.template.resource_count_is("AWS::KMS::Key", 1)
+    key = logical_id(custom.template, "AWS::KMS::Key", "LogsKey")
+    custom.template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"KmsKeyId": arn_of(key), "RetentionInDays": 30}
+    )
+    assert custom.net.has_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER)
+
+
+def test_endpoint_ids_are_stable_names_of_the_service(custom: Built) -> None:
+    # Construct ids are API: renaming them would replace the endpoints on the next deploy.
+    ids = {e.node.id for e in custom.net.interface_endpoints.values()}
+    assert ids == {
+        "SagemakerApiEndpoint",
+        "SagemakerRuntimeEndpoint",
+        "EcrApiEndpoint",
+        "EcrDkrEndpoint",
+    }
+
+
+def test_nat_gateways_add_public_and_private_subnets(nat: Built) -> None:
+    nat.template.resource_count_is("AWS::EC2::NatGateway", 1)
+    subnet_types = sorted(
+        next(t["Value"] for t in s["Properties"]["Tags"] if t["Key"] == "aws-cdk:subnet-type")
+        for s in nat.resources("AWS::EC2::Subnet").values()
+    )
+    assert subnet_types == ["Private", "Private", "Public", "Public"]
+    public = nat.template.find_resources(
+        "AWS::EC2::Subnet",
+        {
+            "Properties": {
+                "Tags": Match.array_with([{"Key": "aws-cdk:subnet-type", "Value": "Public"}])
+            }
+        },
+    )
+    assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in public.values())
+
+
+def test_with_nat_workloads_and_endpoints_use_the_private_subnets(nat: Built) -> None:
+    private = sorted(
+        nat.template.find_resources(
+            "AWS::EC2::Subnet",
+            {
+                "Properties": {
+                    "Tags": Match.array_with([{"Key": "aws-cdk:subnet-type", "Value": "Private"}])
+                }
+            },
+        )
+    )
+    assert nat.net.subnet_selection.subnet_type == ec2.SubnetType.PRIVATE_WITH_EGRESS
+    assert nat.stack.resolve(nat.net.subnet_ids) == [{"Ref": s} for s in private]
+    nat.template.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {"ServiceName": _service_name("sts"), "SubnetIds": [{"Ref": s} for s in private]},
+    )
+
+
+# ------------------------------------------------------------------ existing VPC
+
+
+def test_existing_vpc_gets_no_vpc_endpoints_flow_logs_or_keys(existing: Built) -> None:
+    for cfn_type in (
+        "AWS::EC2::VPC",
+        "AWS::EC2::Subnet",
+        "AWS::EC2::VPCEndpoint",
+        "AWS::EC2::FlowLog",
+        "AWS::Logs::LogGroup",
+        "AWS::KMS::Key",
+        "AWS::EC2::NatGateway",
+    ):
+        existing.template.resource_count_is(cfn_type, 0)
+    assert existing.net.created_vpc is False
+    assert existing.net.endpoint_security_group is None
+    assert existing.net.interface_endpoints == {}
+
+
+def test_existing_vpc_still_gets_the_workload_sg(existing: Built) -> None:
+    existing.template.resource_count_is("AWS::EC2::SecurityGroup", 1)
+    existing.template.has_resource_properties(
+        "AWS::EC2::SecurityGroup",
+        {
+            "VpcId": "vpc-0123",
+            "GroupDescription": Match.string_like_regexp(r"^SageMaker jobs, Studio apps and Glue"),
+        },
+    )
+
+
+def test_existing_vpc_workloads_use_its_isolated_subnets(existing: Built) -> None:
+    assert existing.stack.resolve(existing.net.subnet_ids) == ISOLATED_IDS
+
+
+def test_existing_vpc_gets_endpoints_only_when_asked(existing_with_endpoints: Built) -> None:
+    built = existing_with_endpoints
+    built.template.resource_count_is("AWS::EC2::VPCEndpoint", 1)
+    sg_id, props = built.sg("Interface endpoints")
+    built.template.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {
+            "ServiceName": _service_name("sagemaker.api"),
+            "VpcId": "vpc-0123",
+            "SubnetIds": ISOLATED_IDS,
+            "SecurityGroupIds": [{"Fn::GetAtt": [sg_id, "GroupId"]}],
+        },
+    )
+    # The existing VPC's CIDR, not the default of a new VPC.
+    assert [r["CidrIp"] for r in props["SecurityGroupIngress"]] == ["10.1.0.0/16"]
+
+
+# ------------------------------------------------------------------ validation
+
+
+@pytest.mark.parametrize("azs", [0, -1, 7])
+def test_fails_when_max_azs_is_outside_1_to_6(azs: int) -> None:
+    with pytest.raises(
+        ValueError, match=rf"Network: max_azs={azs} is not allowed\. Use 1 to 6 AZs"
+    ):
+        Network(fresh_stack(), "Net", max_azs=azs)
+
+
+@pytest.mark.parametrize(("nat", "azs"), [(-1, 2), (3, 2), (2, 1)])
+def test_fails_when_nat_gateways_is_negative_or_exceeds_max_azs(nat: int, azs: int) -> None:
+    with pytest.raises(
+        ValueError, match=rf"nat_gateways={nat} is not allowed\. Use 0 .* up to max_azs={azs}"
+    ):
+        Network(fresh_stack(), "Net", nat_gateways=nat, max_azs=azs)
+
+
+def test_fails_when_interface_endpoints_repeat() -> None:
+    api = ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API
+    pattern = re.escape("interface_endpoints=['sagemaker.api']") + ".*remove the duplicates"
+    with pytest.raises(ValueError, match=pattern):
+        Network(
+            fresh_stack(),
+            "Net",
+            interface_endpoints=[api, ec2.InterfaceVpcEndpointAwsService.STS, api],
+        )
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [{"max_azs": 3}, {"nat_gateways": 1}, {"ip_addresses": "10.9.0.0/16"}],
+)
+def test_fails_when_an_existing_vpc_is_given_new_vpc_settings(shape: dict[str, Any]) -> None:
+    stack = fresh_stack()
+    vpc = _existing_vpc(stack)
+    with pytest.raises(ValueError, match=r"vpc='Test/Existing'.*drop them when passing vpc="):
+        Network(stack, "Net", vpc=vpc, **shape)
+
+
+def test_empty_interface_endpoints_means_none() -> None:
+    net = Network(fresh_stack(), "Net", interface_endpoints=[])
+    assert net.interface_endpoints == {}
+    assert net.endpoint_security_group is None
