@@ -137,16 +137,18 @@ class Pipeline:
 
     def _check_step_names(self) -> dict[str, Step]:
         steps: dict[str, Step] = {}
+        places: dict[str, str] = {}
 
         def visit(step: Step, where: str) -> None:
             if not isinstance(step, Step):
                 raise PipelineDefinitionError(f"{where}: {step!r} is not a step")
             if step.name in steps:
                 raise PipelineDefinitionError(
-                    f"duplicate step name {step.name!r} ({where}); step names must be unique "
-                    f"across the pipeline, including condition branches"
+                    f"duplicate step name {step.name!r} ({places[step.name]} and {where}); step "
+                    f"names must be unique across the pipeline, including condition branches"
                 )
             steps[step.name] = step
+            places[step.name] = where
             for child in step.child_steps():
                 visit(child, f"a branch of {step.name}")
 

@@ -78,12 +78,12 @@ PROCESSING_CODE_DIR = "/opt/ml/processing/input/code"
 TRAINING_CODE_DIR = "/opt/ml/input/data/code"
 
 # Runs `python3 -m <module> <args>` with the code input on sys.path; unpacks .zip/.tar.gz
-# bundles (CDK directory assets are zips) to /tmp/code first. Kept under SageMaker's 256
-# characters per entrypoint entry.
+# bundles (CDK directory assets are zips) to a temporary folder first. Kept under SageMaker's
+# limit of 256 characters per entrypoint entry.
 BOOTSTRAP = (
-    "import glob,runpy,shutil,sys;d,m=sys.argv[1:3];t='/tmp/code';"
+    "import glob,runpy,shutil,sys,tempfile;d,m=sys.argv[1:3];t=tempfile.mkdtemp();"
     "[shutil.unpack_archive(a,t) for a in glob.glob(d+'/*.zip')+glob.glob(d+'/*.tar.gz')];"
-    "sys.path[:0]=[t,d];sys.argv=[m,*sys.argv[3:]];runpy.run_module(m,run_name='__main__',alter_sys=True)"
+    "sys.path[:0]=[t,d];sys.argv=[m,*sys.argv[3:]];runpy.run_module(m,run_name='__main__')"
 )
 
 
@@ -109,23 +109,35 @@ class StepCommand:
 
 P = "/opt/ml/processing"
 
+# The pipeline_code entry points and their arguments; {schema} is replaced by the `schema`
+# setting. Local paths match the step inputs/outputs below.
 DEFAULT_COMMANDS: Mapping[str, StepCommand] = {
     PREPROCESS: StepCommand(
-        module="pipeline_code.preprocess",
-        arguments=("--input-dir", f"{P}/input/data", "--output-dir", f"{P}/output"),
+        module="pipeline_code.processing.preprocess",
+        arguments=(
+            "--input", f"{P}/input/data",
+            "--schema", "{schema}",
+            "--output-dir", f"{P}/output",
+        ),
     ),
-    TRAIN: StepCommand(module="pipeline_code.train"),
+    # Reads SM_CHANNEL_* / SM_MODEL_DIR (set below) and hyperparameters.json.
+    TRAIN: StepCommand(module="pipeline_code.training.train"),
     EVALUATE: StepCommand(
-        module="pipeline_code.evaluate",
+        module="pipeline_code.evaluation.evaluate",
         arguments=(
             "--model-dir", f"{P}/input/model",
-            "--test-dir", f"{P}/input/test",
+            "--test", f"{P}/input/test",
             "--output-dir", f"{P}/output/evaluation",
         ),
     ),
     BASELINE: StepCommand(
         module="pipeline_code.monitoring.baseline",
-        arguments=("--input-dir", f"{P}/input/baseline", "--output-dir", f"{P}/output/baseline"),
+        arguments=(
+            "--input", f"{P}/input/baseline",
+            # Preprocess writes the schema next to each split.
+            "--schema", f"{P}/input/baseline/schema.json",
+            "--output-dir", f"{P}/output/baseline",
+        ),
     ),
 }  # fmt: skip
 
@@ -145,6 +157,7 @@ class TrainingPipelineSettings:
     security_group_ids: Sequence[str]
     prefix: str = "training-pipeline"
     input_data_uri: str | None = None
+    schema: str = "churn"
     processing_instance_type: str = "ml.m5.large"
     training_instance_type: str = "ml.m5.large"
     metric: str = "binary_classification_metrics.auc.value"
@@ -172,6 +185,7 @@ def build_training_pipeline(
     security_group_ids: Sequence[str],
     prefix: str = "training-pipeline",
     input_data_uri: str | None = None,
+    schema: str = "churn",
     processing_instance_type: str = "ml.m5.large",
     training_instance_type: str = "ml.m5.large",
     metric: str = "binary_classification_metrics.auc.value",
@@ -199,6 +213,8 @@ def build_training_pipeline(
         prefix: key prefix inside ``bucket``.
         input_data_uri: default of the ``InputDataUri`` parameter (curated data); defaults to
             ``s3://bucket/prefix/input/``.
+        schema: dataset schema for preprocessing: a built-in name (``churn``) or a path inside
+            the container; replaces ``{schema}`` in the commands' arguments.
         processing_instance_type / training_instance_type: defaults of the instance-type
             parameters.
         metric: JSON path in ``evaluation.json`` of the quality-gate metric.
@@ -226,6 +242,7 @@ def build_training_pipeline(
         security_group_ids=tuple(security_group_ids),
         prefix=prefix,
         input_data_uri=input_data_uri,
+        schema=schema,
         processing_instance_type=processing_instance_type,
         training_instance_type=training_instance_type,
         metric=metric,
@@ -296,6 +313,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         depends_on: Sequence[str] = (),
     ) -> ProcessingStep:
         command = s.commands[name]
+        arguments = [a.replace("{schema}", s.schema) for a in command.arguments]
         return ProcessingStep(
             name=name,
             description=description,
@@ -305,7 +323,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             volume_kms_key_id=s.kms_key_id,
             output_kms_key_id=s.kms_key_id,
             entrypoint=module_entrypoint(PROCESSING_CODE_DIR, command.module),
-            container_arguments=command.arguments,
+            container_arguments=arguments,
             inputs=(code_input, *inputs),
             outputs=outputs,
             environment={"CODE_VERSION": s.code_version},
@@ -342,7 +360,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         volume_kms_key_id=s.kms_key_id,
         output_kms_key_id=s.kms_key_id,
         entrypoint=module_entrypoint(TRAINING_CODE_DIR, train_command.module),
-        container_arguments=train_command.arguments,
+        container_arguments=[a.replace("{schema}", s.schema) for a in train_command.arguments],
         hyperparameters=s.hyperparameters,
         inputs=(
             TrainingChannel(
