@@ -59,8 +59,8 @@ class DataLake(Construct):
     TLS 1.2+ only, all public access blocked, ACLs disabled (bucket owner enforced), server access
     logs, noncurrent versions expire after ``noncurrent_version_expiration``, incomplete multipart
     uploads aborted after 7 days, RETAIN on stack deletion. The raw zone moves to Standard-IA and
-    then Glacier Instant Retrieval as it ages (``raw_tiering``) and emits EventBridge events so
-    ingestion can react to new objects.
+    then Glacier Instant Retrieval as it ages (``raw_tiering``). Every zone emits EventBridge
+    events (free until a rule matches) so ingestion, CI and monitoring can react to new objects.
 
     The access-log bucket uses SSE-S3 because S3 log delivery cannot write SSE-KMS objects.
 
@@ -205,7 +205,7 @@ class DataLake(Construct):
             }
             props.update(overrides.get(zone, {}))
             bucket = s3.Bucket(self, zone.name.capitalize(), **props)
-            if zone is Zone.RAW and "event_bridge_enabled" not in overrides.get(zone, {}):
+            if "event_bridge_enabled" not in overrides.get(zone, {}):
                 # The L2 switch deploys a notifications Lambda; the bucket property needs none.
                 cfn = bucket.node.default_child
                 assert isinstance(cfn, s3.CfnBucket)

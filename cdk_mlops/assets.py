@@ -1,0 +1,100 @@
+"""``pipeline_code`` as deterministic bundles for CDK assets.
+
+Two synths of the same code give byte-identical bundles (sorted entries, fixed timestamps and
+permissions), so the asset hash, recorded on every model package as ``code_version``, changes
+exactly when the code does.
+
+- ``pipeline_code.zip``: the package at the zip root. Glue imports it from ``--extra-py-files``;
+  SageMaker jobs unpack it (``cdk_mlops.pipelines.training.BOOTSTRAP``).
+- ``sourcedir.tar.gz``: the package plus an ``inference.py`` shim at the root, the layout the
+  SageMaker scikit-learn serving container expects in ``SAGEMAKER_SUBMIT_DIRECTORY``.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import io
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The package that ships to AWS.
+PIPELINE_CODE_DIR = Path(__file__).resolve().parent.parent / "pipeline_code"
+_INCLUDE_SUFFIXES = frozenset({".py", ".json", ".csv", ".txt"})
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+INFERENCE_SHIM = (
+    '"""Entry point for the SageMaker scikit-learn container (SAGEMAKER_PROGRAM)."""\n'
+    "from pipeline_code.inference.handler import input_fn, model_fn, output_fn, predict_fn\n\n"
+    '__all__ = ["input_fn", "model_fn", "output_fn", "predict_fn"]\n'
+)
+
+
+@dataclass(frozen=True)
+class CodeBundles:
+    """Paths of the bundles and the code version (sha256 of the sources, 16 hex digits)."""
+
+    zip_path: Path
+    sourcedir_path: Path
+    code_version: str
+
+
+def _sources(root: Path) -> list[tuple[str, bytes]]:
+    if not (root / "__init__.py").exists():
+        raise FileNotFoundError(
+            f"code directory {str(root)!r} is not a Python package (no __init__.py)"
+        )
+    files = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root.parent)
+        if path.is_file() and path.suffix in _INCLUDE_SUFFIXES and "__pycache__" not in rel.parts:
+            files.append((rel.as_posix(), path.read_bytes()))
+    return files
+
+
+def _zip(files: list[tuple[str, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files:
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def _tar_gz(files: list[tuple[str, bytes]]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tf.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+@functools.cache
+def build_bundles(code_dir: Path = PIPELINE_CODE_DIR) -> CodeBundles:
+    """Build (once per process and content) the bundles of the package at ``code_dir``."""
+    files = _sources(Path(code_dir).resolve())
+    digest = hashlib.sha256()
+    for name, data in files:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    version = digest.hexdigest()[:16]
+    out = Path(tempfile.gettempdir()) / "cdk-mlops-bundles" / version
+    zip_path, tar_path = out / "pipeline_code.zip", out / "sourcedir.tar.gz"
+    if not (zip_path.exists() and tar_path.exists()):
+        out.mkdir(parents=True, exist_ok=True)
+        for path, data in (
+            (zip_path, _zip(files)),
+            (tar_path, _tar_gz([("inference.py", INFERENCE_SHIM.encode()), *files])),
+        ):
+            tmp = path.with_suffix(".partial")
+            tmp.write_bytes(data)
+            tmp.replace(path)  # atomic: parallel synths never see half a bundle
+    return CodeBundles(zip_path=zip_path, sourcedir_path=tar_path, code_version=version)

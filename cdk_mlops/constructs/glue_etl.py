@@ -1,0 +1,360 @@
+"""A Glue 5.0 PySpark ETL job from ``pipeline_code``: raw CSV to typed, partitioned Parquet."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from cdk_mlops.compliance import (
+    KMS_GRANT_FINDINGS,
+    S3_READ_GRANT_FINDINGS,
+    S3_WRITE_GRANT_FINDINGS,
+    acknowledge,
+    acknowledge_inline_policy,
+    bucket_objects_finding,
+)
+from cdk_mlops.constructs._util import prop_error
+from cdk_mlops.constructs.data_lake import DataLake
+from cdk_mlops.constructs.pipeline_code import PipelineCode, grant_asset_read
+from pipeline_code.schema import SCHEMA_DIR, Schema
+
+_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_\-/]*/$")
+_GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
+INGEST_PARTITION = "ingest_date"
+
+
+def _glue_type(schema: Schema, column: str) -> glue.Type:
+    if column == schema.target.name:
+        return glue.Schema.INTEGER
+    if column in (schema.id_column, schema.timestamp_column):
+        return glue.Schema.STRING
+    return glue.Schema.DOUBLE if schema.column(column).is_numeric else glue.Schema.STRING
+
+
+class GlueEtl(Construct):
+    """The ETL of maturity level 2: a scheduled Glue 5.0 PySpark job, a catalog table, an alarm.
+
+    The job runs ``pipeline_code.etl.glue_job`` (the same transform the tests run on local
+    Spark): it reads CSV under ``raw_prefix`` of the raw zone, enforces the dataset schema, writes
+    clean rows as Parquet partitioned by ``ingest_date`` under ``curated_prefix`` of the curated
+    zone and every bad row, with its reason, under ``quarantine_prefix``. rows in = rows out +
+    rows quarantined.
+
+    Secure defaults: a Glue security configuration encrypting S3 output and job bookmarks with
+    ``encryption_key`` and CloudWatch logs with ``logs_key``; a job role that reads only the raw
+    prefix and writes only the curated and quarantine prefixes; a catalog table (Parquet,
+    partition projection on ``ingest_date``, so no crawler is needed); an EventBridge rule on
+    FAILED, TIMEOUT and ERROR runs feeding a CloudWatch alarm that notifies ``alarm_topic``.
+
+    :param data_lake: where data is read and written.
+    :param encryption_key: KMS key for job output and bookmarks (the data lake's key).
+    :param logs_key: KMS key for the job's CloudWatch logs; its policy must admit CloudWatch Logs.
+    :param alarm_topic: SNS topic notified when a run fails. Default: a new topic encrypted with
+        ``encryption_key``.
+    :param schema_file: the dataset contract. Default: ``pipeline_code/schemas/churn.json``.
+    :param code: the code assets. Default: a new :class:`PipelineCode` of ``pipeline_code``.
+    :param raw_prefix / curated_prefix / quarantine_prefix: key prefixes, ending in ``/``.
+        Defaults ``<dataset>/``, ``<dataset>/``, ``quarantine/<dataset>/``.
+    :param database_name: Glue database. Default ``mlops``.
+    :param worker_type: default G.1X. :param number_of_workers: default 2 (2 to 299).
+    :param schedule: a Glue cron expression, or ``None`` for on-demand runs only. Default daily
+        at 02:00 UTC, ``cron(0 2 * * ? *)``.
+    :param timeout: default 60 minutes. :param max_retries: default 0.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        data_lake: DataLake,
+        encryption_key: kms.IKey,
+        logs_key: kms.IKey,
+        alarm_topic: sns.ITopic | None = None,
+        schema_file: Path | str | None = None,
+        code: PipelineCode | None = None,
+        raw_prefix: str | None = None,
+        curated_prefix: str | None = None,
+        quarantine_prefix: str | None = None,
+        database_name: str = "mlops",
+        worker_type: glue.WorkerType = glue.WorkerType.G_1X,
+        number_of_workers: int = 2,
+        schedule: str | None = "cron(0 2 * * ? *)",
+        timeout: cdk.Duration | None = None,
+        max_retries: int = 0,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        schema_path = Path(schema_file) if schema_file is not None else SCHEMA_DIR / "churn.json"
+        try:
+            self.schema = Schema.from_file(schema_path)
+        except ValueError as exc:
+            raise prop_error(
+                "GlueEtl", "schema_file", str(schema_path), f"Fix the schema: {exc}"
+            ) from None
+        dataset = self.schema.name.lower()
+        self.raw_prefix = raw_prefix or f"{dataset}/"
+        self.curated_prefix = curated_prefix or f"{dataset}/"
+        self.quarantine_prefix = quarantine_prefix or f"quarantine/{dataset}/"
+        for name, value in (
+            ("raw_prefix", self.raw_prefix),
+            ("curated_prefix", self.curated_prefix),
+            ("quarantine_prefix", self.quarantine_prefix),
+        ):
+            if not _PREFIX.match(value):
+                raise prop_error(
+                    "GlueEtl",
+                    name,
+                    value,
+                    "Use lower-case key prefixes ending in '/', e.g. 'churn/'.",
+                )
+        if self.quarantine_prefix.startswith(self.curated_prefix):
+            raise prop_error(
+                "GlueEtl",
+                "quarantine_prefix",
+                self.quarantine_prefix,
+                f"It lies inside curated_prefix {self.curated_prefix!r}, so bad rows would land in the curated "
+                "table; use a prefix outside it, e.g. 'quarantine/<dataset>/'.",
+            )
+        if not _GLUE_NAME.match(database_name):
+            raise prop_error(
+                "GlueEtl",
+                "database_name",
+                database_name,
+                "Glue names are lower-case letters, digits and '_'.",
+            )
+        if not 2 <= number_of_workers <= 299:
+            raise prop_error(
+                "GlueEtl",
+                "number_of_workers",
+                number_of_workers,
+                "Glue Spark jobs take 2 to 299 workers.",
+            )
+        if not 0 <= max_retries <= 10:
+            raise prop_error("GlueEtl", "max_retries", max_retries, "Use 0 to 10 retries.")
+        if schedule is not None and not (schedule.startswith("cron(") and schedule.endswith(")")):
+            raise prop_error(
+                "GlueEtl",
+                "schedule",
+                schedule,
+                "Give a Glue cron expression like 'cron(0 2 * * ? *)' or None.",
+            )
+
+        self.code = code or PipelineCode(self, "Code")
+        schema_asset = s3_assets.Asset(self, "Schema", path=str(schema_path))
+        # Our own asset + Code.from_bucket: Code.from_asset would grant the whole asset bucket.
+        script = s3_assets.Asset(
+            self, "Script", path=str(self.code.code_dir / "etl" / "glue_job.py")
+        )
+        self.security_configuration = glue.SecurityConfiguration(
+            self,
+            "SecurityConfiguration",
+            s3_encryption=glue.S3Encryption.kms(encryption_key),
+            cloud_watch_encryption=glue.CloudWatchEncryption.kms(logs_key),
+            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(encryption_key),
+        )
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
+            description=f"Glue ETL of {dataset}: raw -> curated",
+        )
+        data_lake.raw_bucket.grant_read(self.role, f"{self.raw_prefix}*")
+        data_lake.curated_bucket.grant_read_write(self.role, f"{self.curated_prefix}*")
+        data_lake.curated_bucket.grant_read_write(self.role, f"{self.quarantine_prefix}*")
+        self.code.grant_read(self.role)
+        grant_asset_read(schema_asset, self.role)
+        grant_asset_read(script, self.role)
+        encryption_key.grant_encrypt_decrypt(self.role)
+        logs_key.grant_encrypt_decrypt(self.role)
+
+        self.database = glue.Database(self, "Database", database_name=database_name)
+        columns = [
+            glue.Column(name=c, type=_glue_type(self.schema, c)) for c in self.schema.all_columns
+        ]
+        self.table = self._table(data_lake, dataset, columns)
+
+        stack = cdk.Stack.of(self)
+        catalog_arns = [
+            stack.format_arn(service="glue", resource="catalog"),
+            self.database.database_arn,
+            self.table.table_arn,
+        ]
+        policy = iam.Policy(self, "CatalogAndLogs", roles=[self.role])
+        policy.add_statements(
+            iam.PolicyStatement(
+                actions=[
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchCreatePartition",
+                    "glue:CreatePartition",
+                    "glue:UpdatePartition",
+                ],
+                resources=catalog_arns,
+            ),
+            iam.PolicyStatement(
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:AssociateKmsKey",
+                ],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="/aws-glue/*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            ),
+        )
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=logs_key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.job = glue.PySparkEtlJob(
+            self,
+            "Job",
+            role=self.role,
+            script=glue.Code.from_bucket(script.bucket, script.s3_object_key),
+            extra_python_files=[
+                glue.Code.from_bucket(self.code.zip_asset.bucket, self.code.zip_asset.s3_object_key)
+            ],
+            glue_version=glue.GlueVersion.V5_0,
+            worker_configuration=glue.WorkerConfiguration(
+                worker_type=worker_type, number_of_workers=number_of_workers
+            ),
+            security_configuration=self.security_configuration,
+            timeout=timeout or cdk.Duration.minutes(60),
+            max_retries=max_retries,
+            max_concurrent_runs=1,
+            continuous_logging=glue.ContinuousLoggingProps(
+                enabled=True, log_group=self.log_group, quiet=True
+            ),
+            enable_metrics=True,
+            description=f"cdk-mlops ETL of {dataset} (code {self.code.code_version})",
+            default_arguments={
+                "--input_path": data_lake.raw_bucket.s3_url_for_object(self.raw_prefix),
+                "--output_path": data_lake.curated_bucket.s3_url_for_object(self.curated_prefix),
+                "--quarantine_path": data_lake.curated_bucket.s3_url_for_object(
+                    self.quarantine_prefix
+                ),
+                "--schema_path": schema_asset.s3_object_url,
+                "--code_version": self.code.code_version,
+                "--job-bookmark-option": "job-bookmark-disable",
+            },
+        )
+        if schedule is not None:
+            self.trigger: glue.CfnTrigger | None = glue.CfnTrigger(
+                self,
+                "Schedule",
+                type="SCHEDULED",
+                schedule=schedule,
+                start_on_creation=True,
+                actions=[glue.CfnTrigger.ActionProperty(job_name=self.job.job_name)],
+                description=f"Runs the {dataset} ETL on {schedule}",
+            )
+        else:
+            self.trigger = None
+
+        self.alarm_topic = alarm_topic or sns.Topic(
+            self, "AlarmTopic", master_key=encryption_key, enforce_ssl=True
+        )
+        self.failure_rule = events.Rule(
+            self,
+            "FailedRuns",
+            description=f"{dataset} ETL runs that failed, timed out or errored",
+            event_pattern=events.EventPattern(
+                source=["aws.glue"],
+                detail_type=["Glue Job State Change"],
+                detail={"jobName": [self.job.job_name], "state": ["FAILED", "TIMEOUT", "ERROR"]},
+            ),
+        )
+        self.failure_rule.add_target(targets.SnsTopic(self.alarm_topic))
+        self.failure_alarm = cloudwatch.Alarm(
+            self,
+            "FailedRunsAlarm",
+            alarm_description=f"The {dataset} Glue ETL failed; see the job's runs and its quarantine output",
+            metric=cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="TriggeredRules",
+                dimensions_map={"RuleName": self.failure_rule.rule_name},
+                statistic="Sum",
+                period=cdk.Duration.minutes(5),
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.failure_alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
+
+        self._acknowledge(data_lake, policy)
+
+    def _table(self, data_lake: DataLake, dataset: str, columns: list[glue.Column]) -> glue.S3Table:
+        return glue.S3Table(
+            self,
+            "CuratedTable",
+            database=self.database,
+            table_name=f"{dataset}_curated",
+            # The curated bucket already encrypts with the data lake key (bucket default).
+            storage=glue.S3TableStorage.from_bucket(data_lake.curated_bucket),
+            s3_prefix=self.curated_prefix,
+            columns=columns,
+            partition_keys=[glue.Column(name=INGEST_PARTITION, type=glue.Schema.STRING)],
+            data_format=glue.DataFormat.PARQUET,
+            description=f"Clean {dataset} rows written by the Glue ETL",
+        )
+
+    def _acknowledge(self, data_lake: DataLake, policy: iam.Policy) -> None:
+        default_policy = self.role.node.find_child("DefaultPolicy")
+        acknowledge_inline_policy(default_policy, "Glue ETL")
+        acknowledge_inline_policy(policy, "Glue ETL")
+        findings = [*S3_READ_GRANT_FINDINGS, *S3_WRITE_GRANT_FINDINGS, *KMS_GRANT_FINDINGS]
+        for bucket, pattern in (
+            (data_lake.raw_bucket, self.raw_prefix),
+            (data_lake.curated_bucket, self.curated_prefix),
+            (data_lake.curated_bucket, self.quarantine_prefix),
+        ):
+            if isinstance(bucket.node.default_child, cdk.CfnResource):
+                findings.append(bucket_objects_finding(bucket, f"{pattern}*"))
+        acknowledge(
+            default_policy,
+            findings,
+            "The ETL reads every object under its raw prefix and rewrites the partitions under its curated and "
+            "quarantine prefixes; the wildcards are CDK grant actions limited to those prefixes and keys.",
+        )
+        acknowledge(
+            policy,
+            [
+                "AwsSolutions-IAM5[Resource::*]",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/*]",
+            ],
+            "Glue writes its logs to /aws-glue/* groups it names per run, and PutMetricData has no resource-level "
+            "permission (limited to the Glue namespace by condition).",
+        )
