@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pipeline_code.monitoring import formats
@@ -45,32 +47,62 @@ DEFAULT_OUTPUT = "/opt/ml/processing/output"
 
 
 def numeric_feature_statistics(
-    name: str, type_name: str, summary: NumericSummary, num_missing: int, sketch_size: int
+    name: str,
+    type_name: str,
+    *,
+    num_present: int,
+    num_missing: int,
+    total: float,
+    mean: float,
+    std_dev: float,
+    minimum: float,
+    maximum: float,
+    buckets: list[dict[str, float]],
+    sketch_values: npt.NDArray[np.float64],
+    sketch_size: int,
 ) -> dict[str, Any]:
-    """One numeric entry of statistics.json from a column summary (its values already sorted)."""
-    sorted_values = summary.sorted_values
-    sketch = sketch_from_sorted(sorted_values, sketch_size)
+    """One numeric entry of statistics.json (Model Monitor's ``numerical_statistics``)."""
     return {
         "name": name,
         "inferred_type": type_name,
         "numerical_statistics": {
-            "common": {"num_present": int(summary.num_present), "num_missing": int(num_missing)},
-            "mean": summary.mean,
-            "sum": summary.sum,
-            "std_dev": summary.std_dev,
-            "min": summary.min,
-            "max": summary.max,
+            "common": {"num_present": int(num_present), "num_missing": int(num_missing)},
+            "mean": mean,
+            "sum": total,
+            "std_dev": std_dev,
+            "min": minimum,
+            "max": maximum,
             "distribution": {
                 "kll": {
-                    "buckets": equal_width_buckets(sorted_values),
+                    "buckets": buckets,
                     "sketch": {
                         "parameters": {"c": 1.0, "k": float(sketch_size)},
-                        "data": [sketch.tolist()],
+                        "data": [sketch_values.tolist()],
                     },
                 }
             },
         },
     }
+
+
+def summary_statistics(
+    name: str, type_name: str, summary: NumericSummary, num_missing: int, sketch_size: int
+) -> dict[str, Any]:
+    """statistics.json entry from a sorted column summary (exact quantiles)."""
+    return numeric_feature_statistics(
+        name,
+        type_name,
+        num_present=summary.num_present,
+        num_missing=num_missing,
+        total=summary.sum,
+        mean=summary.mean,
+        std_dev=summary.std_dev,
+        minimum=summary.min,
+        maximum=summary.max,
+        buckets=equal_width_buckets(summary.sorted_values),
+        sketch_values=sketch_from_sorted(summary.sorted_values, sketch_size),
+        sketch_size=sketch_size,
+    )
 
 
 def build_baseline(
@@ -126,9 +158,7 @@ def _numeric_feature(
             f"values, e.g. {', '.join(col.examples)}; clean the data with the ETL step first"
         )
     summary = summarize_numeric(col.values)
-    stat = numeric_feature_statistics(
-        spec.name, type_name, summary, summary.num_missing, sketch_size
-    )
+    stat = summary_statistics(spec.name, type_name, summary, summary.num_missing, sketch_size)
     cons = {
         "name": spec.name,
         "inferred_type": type_name,

@@ -45,7 +45,7 @@ def coerce_numeric(series: pd.Series, *, integral: bool) -> NumericColumn:
         raw = series.astype(object)
         is_missing = raw.isna().to_numpy()
         text = raw.where(is_missing, raw.astype(str).str.strip())
-        is_missing |= (text == "").to_numpy()
+        is_missing = is_missing | (text == "").to_numpy()
         # booleans are not numbers even though pd.to_numeric would read True as 1
         if pd.api.types.infer_dtype(raw, skipna=True) == "string":
             is_bool = np.zeros(len(raw), dtype=bool)  # all text: skip the per-value type test

@@ -44,10 +44,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline_code.monitoring import formats
-from pipeline_code.monitoring.baseline import numeric_feature_statistics
+from pipeline_code.monitoring.baseline import numeric_feature_statistics, summary_statistics
 from pipeline_code.monitoring.capture import BadRecord, CaptureData, read_capture_files
 from pipeline_code.monitoring.columns import coerce_numeric, normalize_strings
 from pipeline_code.monitoring.stats import (
@@ -55,8 +56,7 @@ from pipeline_code.monitoring.stats import (
     QuantileSketch,
     categorical_linf,
     ks_critical_value,
-    linf_distance,
-    psi,
+    profile_against,
     sketch_from_kll,
     summarize_categorical,
     summarize_numeric,
@@ -281,21 +281,40 @@ def _numeric_drift(
     sketch_size: int,
 ) -> tuple[FeatureDrift, dict[str, Any]]:
     col = coerce_numeric(series, integral=type_name == formats.INTEGRAL)
-    summary = summarize_numeric(col.values)
     present = n - col.num_missing
     completeness = present / n if n else 1.0
     mismatch = col.num_type_mismatch / present if present else 0.0
+    values = col.values
+    if col.num_missing or col.num_non_numeric:
+        values = values[~np.isnan(values)]
     sketch = _baseline_sketch(base_stat)
     distance = psi_value = None
     drifted = False
-    if sketch is not None and not sketch.empty and summary.num_present and cfg.compare:
-        cur = summary.sorted_values
-        distance = linf_distance(sketch, cur)
-        psi_value = psi(sketch, cur)
-        drifted = distance > cfg.threshold
-        if drifted and cfg.method == "Robust":
-            drifted = distance > ks_critical_value(sketch.count or cur.size, cur.size)
-    stat = numeric_feature_statistics(name, type_name, summary, col.num_missing, sketch_size)
+    if sketch is not None and not sketch.empty and values.size:
+        # the fast path: no sort of the current column
+        prof = profile_against(sketch, values, sketch_size)
+        stat = numeric_feature_statistics(
+            name,
+            type_name,
+            num_present=prof.num_present,
+            num_missing=col.num_missing,
+            total=prof.sum,
+            mean=prof.mean,
+            std_dev=prof.std_dev,
+            minimum=prof.min,
+            maximum=prof.max,
+            buckets=prof.buckets,
+            sketch_values=prof.quantiles,
+            sketch_size=sketch_size,
+        )
+        if cfg.compare:
+            distance, psi_value = prof.linf, prof.psi
+            drifted = distance > cfg.threshold
+            if drifted and cfg.method == "Robust":
+                drifted = distance > ks_critical_value(sketch.count or values.size, values.size)
+    else:
+        summary = summarize_numeric(values)
+        stat = summary_statistics(name, type_name, summary, col.num_missing, sketch_size)
     fd = FeatureDrift(
         name,
         type_name,

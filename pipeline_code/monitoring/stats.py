@@ -221,6 +221,180 @@ def psi_from_fractions(expected: FloatArray, actual: FloatArray) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+#: Cells of the look-up grid that turns values into sketch ranks without a sort.
+_GRID_CELLS = 65536
+#: Values per chunk: temporaries stay in cache instead of allocating 8 MB arrays per step.
+_CHUNK = 65536
+
+
+class RankIndex:
+    """Maps values to sketch ranks (how many sketch points are <= x) in O(1) per value.
+
+    Equivalent to ``np.searchsorted(values, x, side="right")``: a uniform grid over the sketch's
+    inner range gives a first guess, one step fixes cells that hold one sketch point, and every
+    guess is verified against its neighbouring sketch points; the few that fail (cells with
+    several points, values outside the grid, rounding at cell edges) fall back to a binary
+    search. Exact in all cases.
+    """
+
+    def __init__(self, values: FloatArray) -> None:
+        self.values = values
+        self.ext = np.concatenate(([-np.inf], values, [np.inf]))  # ext[r] = values[r-1]
+        k = values.size
+        self.grid = k >= 4 and float(values[-2]) > float(values[1])
+        if self.grid:
+            self.lo = float(values[1])
+            self.scale = _GRID_CELLS / (float(values[-2]) - self.lo)
+            starts = self.lo + np.arange(_GRID_CELLS) / self.scale
+            self.table = np.searchsorted(values, starts, side="right").astype(np.intp)
+
+    def ranks(self, x: FloatArray) -> IntArray:
+        """Ranks of finite values ``x`` (NaN must be removed first)."""
+        if not self.grid or x.size < 1024:
+            return np.searchsorted(self.values, x, side="right").astype(np.intp)
+        ext = self.ext
+        cell = (x - self.lo) * self.scale
+        np.clip(cell, 0, _GRID_CELLS - 1, out=cell)
+        r = self.table[cell.astype(np.intp)]
+        r += x >= ext[r + 1]
+        bad = (x < ext[r]) | (x >= ext[r + 1])
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            r[idx] = np.searchsorted(self.values, x[idx], side="right")
+        return r
+
+
+def sketch_ranks(values: FloatArray, x: FloatArray) -> IntArray:
+    """``np.searchsorted(values, x, side="right")`` for finite ``x``, via :class:`RankIndex`."""
+    index = RankIndex(values)
+    out = np.empty(x.size, dtype=np.intp)
+    for i in range(0, x.size, _CHUNK):
+        out[i : i + _CHUNK] = index.ranks(x[i : i + _CHUNK])
+    return out
+
+
+@dataclass(frozen=True)
+class NumericProfile:
+    """The current window of a numeric feature, measured against a baseline sketch (no sort)."""
+
+    num_present: int
+    sum: float
+    mean: float
+    std_dev: float
+    min: float
+    max: float
+    linf: float
+    psi: float
+    buckets: list[dict[str, float]]
+    #: approximate quantiles: exact counts between baseline sketch points, positions interpolated
+    quantiles: FloatArray
+
+
+def profile_against(
+    baseline: QuantileSketch, x: FloatArray, sketch_size: int = DEFAULT_SKETCH_SIZE
+) -> NumericProfile:
+    """Statistics, L-infinity distance and PSI of finite values ``x`` against a baseline sketch.
+
+    Instead of sorting the column: min/max, then one pass over cache-sized chunks that computes
+    sketch ranks (:class:`RankIndex`), exact-tie counts, sums and the equal-width buckets. The
+    distance is exact for the sketch CDF; the current quantiles are interpolated within the
+    bins between baseline sketch points.
+    """
+    n = x.size
+    if n == 0 or baseline.empty:
+        raise ValueError("profile_against needs values and a non-empty baseline sketch")
+    u = baseline.values
+    k = u.size
+    index = RankIndex(u)
+    lo, hi = float(x.min()), float(x.max())
+    shift = float(u[k // 2])  # a central value keeps the one-pass variance accurate
+    edges = np.linspace(lo, hi, KLL_BUCKETS + 1)
+    inner = edges[1:-1]
+    has_range = hi > lo
+    hist = np.zeros(k + 1, dtype=np.int64)
+    eq_counts = np.zeros(k, dtype=np.int64)
+    below = np.zeros(inner.size, dtype=np.int64)
+    s1 = s2 = 0.0
+    for i in range(0, n, _CHUNK):
+        c = x[i : i + _CHUNK]
+        r = index.ranks(c)
+        hist += np.bincount(r, minlength=k + 1)
+        eq = c == index.ext[r]
+        eq_counts += np.bincount(r[eq] - 1, minlength=k)
+        d = c - shift
+        s1 += float(d.sum())
+        s2 += float(np.dot(d, d))
+        if has_range:
+            # exact counts below each inner bucket edge: comparisons only, no gathers
+            below += np.count_nonzero(c[:, None] < inner, axis=0)
+    lt = np.cumsum(hist)[:k]  # values strictly below u_j
+    le = lt + eq_counts  # values at or below u_j
+    base_le = baseline.cum_weight
+    base_lt = base_le - baseline.point_weight
+    linf = float(max(np.max(np.abs(base_le - le / n)), np.max(np.abs(base_lt - lt / n))))
+
+    probs = np.arange(1, PSI_BUCKETS) / PSI_BUCKETS
+    psi_edges = np.unique(baseline.quantiles(probs))
+    pos = np.searchsorted(u, psi_edges)
+    base_cdf = np.concatenate((baseline.cdf_below(psi_edges), [1.0]))
+    cur_cdf = np.concatenate((lt[pos] / n, [1.0]))
+    psi_value = psi_from_fractions(np.diff(base_cdf, prepend=0.0), np.diff(cur_cdf, prepend=0.0))
+
+    mean_d = s1 / n
+    std = math.sqrt(max(s2 / n - mean_d * mean_d, 0.0))
+    if has_range:
+        bucket_counts = np.diff(np.concatenate(([0], below, [n])))
+        buckets = [
+            {
+                "lower_bound": float(edges[j]),
+                "upper_bound": float(edges[j + 1]),
+                "count": float(bucket_counts[j]),
+            }
+            for j in range(KLL_BUCKETS)
+        ]
+    else:
+        buckets = [{"lower_bound": lo, "upper_bound": hi, "count": float(n)}]
+    return NumericProfile(
+        num_present=n,
+        sum=s1 + shift * n,
+        mean=shift + mean_d,
+        std_dev=std,
+        min=lo,
+        max=hi,
+        linf=linf,
+        psi=psi_value,
+        buckets=buckets,
+        quantiles=_interpolated_quantiles(u, lt, le, n, lo, hi, sketch_size),
+    )
+
+
+def _interpolated_quantiles(
+    u: FloatArray, lt: IntArray, le: IntArray, n: int, lo: float, hi: float, size: int
+) -> FloatArray:
+    """Quantiles from counts at the sketch points: exact at point masses, linear within bins."""
+    target = np.clip(np.ceil(np.linspace(0.0, 1.0, min(size, n)) * n), 1, n)
+    j = np.searchsorted(
+        le, target, side="left"
+    )  # first sketch point with >= target values at/below
+    out = np.empty(target.size)
+    inside = j < u.size
+    at_point = np.zeros(target.size, dtype=bool)
+    at_point[inside] = lt[j[inside]] < target[inside]
+    out[at_point] = u[j[at_point]]
+    between = ~at_point
+    if between.any():
+        jb = j[between]
+        left = np.where(jb > 0, u[np.maximum(jb - 1, 0)], lo)
+        right = np.where(jb < u.size, u[np.minimum(jb, u.size - 1)], hi)
+        c_left = np.where(jb > 0, le[np.maximum(jb - 1, 0)], 0)
+        c_right = np.where(jb < u.size, lt[np.minimum(jb, u.size - 1)], n)
+        span = np.maximum(c_right - c_left, 1)
+        frac = (target[between] - c_left) / span
+        out[between] = left + (right - left) * np.clip(frac, 0.0, 1.0)
+    out[0], out[-1] = lo, hi
+    return np.maximum.accumulate(out)
+
+
 def ks_critical_value(n_baseline: int, n_current: int, alpha: float = 0.05) -> float:
     """Two-sample Kolmogorov-Smirnov critical distance (asymptotic) at level ``alpha``."""
     if n_baseline <= 0 or n_current <= 0:

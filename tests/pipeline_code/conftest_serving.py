@@ -22,7 +22,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from pipeline_code.inference.handler import LoadedModel, model_fn
 from pipeline_code.schema import Schema
+
+__all__ = ["churn_schema", "loaded_model", "model_artifact"]
 
 
 def synthetic_features(
@@ -109,7 +112,6 @@ def model_artifact(tmp_path_factory: pytest.TempPathFactory, churn_schema: Schem
 
 
 @pytest.fixture(scope="session")
-def loaded_model(model_artifact: Path):  # type: ignore[no-untyped-def]
-    from pipeline_code.inference.handler import model_fn
+def loaded_model(model_artifact: Path) -> LoadedModel:
 
     return model_fn(model_artifact / "model")
