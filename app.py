@@ -6,7 +6,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 
 from cdk_mlops.compliance import add_compliance_checks
-from cdk_mlops.stacks import InitialStack
+from cdk_mlops.stacks import InitialStack, RepeatableStack
 
 
 def build_app(app: cdk.App | None = None) -> cdk.App:
@@ -14,6 +14,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     app = app or cdk.App()
     add_compliance_checks(app)
     InitialStack(app, "MlopsLevel1")
+    RepeatableStack(app, "MlopsLevel2")
     return app
 
 

@@ -10,10 +10,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
+from cdk_mlops.constructs._notifications import encrypted_topic
 from cdk_mlops.constructs._util import is_token, prop_error
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -85,21 +85,8 @@ class CostGuard(Construct):
                     "Give e-mail addresses like 'ml-platform@example.com'.",
                 )
 
-        if encryption_key is None:
-            key = kms.Key(
-                self, "Key", description="cdk-mlops budget alerts", enable_key_rotation=True
-            )
-            key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
-                )
-            )
-            encryption_key = key
-        self.topic = sns.Topic(
-            self, "Topic", master_key=encryption_key, enforce_ssl=True, display_name="Budget alerts"
+        self.topic = encrypted_topic(
+            self, "Topic", key=encryption_key, display_name="Budget alerts"
         )
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(

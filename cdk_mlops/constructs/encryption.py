@@ -7,6 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from cdk_mlops.constructs._notifications import allow_notifiers
 from cdk_mlops.constructs._util import prop_error
 
 _KEY_ACTIONS = [
@@ -121,16 +122,4 @@ class EncryptionKeys(Construct):
                 },
             )
         )
-        self.notifications_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowAwsNotifiersOfThisAccount",
-                principals=[
-                    iam.ServicePrincipal("budgets.amazonaws.com"),
-                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
-                    iam.ServicePrincipal("events.amazonaws.com"),
-                ],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
-            )
-        )
+        allow_notifiers(self.notifications_key)

@@ -62,8 +62,8 @@ class GlueEtl(Construct):
     :param data_lake: where data is read and written.
     :param encryption_key: KMS key for job output and bookmarks (the data lake's key).
     :param logs_key: KMS key for the job's CloudWatch logs; its policy must admit CloudWatch Logs.
-    :param alarm_topic: SNS topic notified when a run fails. Default: a new topic encrypted with
-        ``encryption_key``.
+    :param alarm_topic: SNS topic notified when a run fails; its key must admit CloudWatch and
+        EventBridge. Default: a new topic with its own key that does.
     :param schema_file: the dataset contract. Default: ``pipeline_code/schemas/churn.json``.
     :param code: the code assets. Default: a new :class:`PipelineCode` of ``pipeline_code``.
     :param raw_prefix / curated_prefix / quarantine_prefix: key prefixes, ending in ``/``.

@@ -41,7 +41,7 @@ class ModelRegistry(Construct):
 
     :param model_package_group_name: 1 to 63 letters, digits and hyphens.
     :param encryption_key: KMS key of the notification topic; its policy must admit
-        events.amazonaws.com (``EncryptionKeys.notifications_key`` does).
+        events.amazonaws.com (``EncryptionKeys.notifications_key`` does). Default: a new key that does.
     :param approval_mode: default MANUAL.
     :param cross_account_ids: accounts allowed to read the group. Default none.
     :param notification_topic: use this topic instead of creating one.
@@ -54,7 +54,7 @@ class ModelRegistry(Construct):
         construct_id: str,
         *,
         model_package_group_name: str,
-        encryption_key: kms.IKey,
+        encryption_key: kms.IKey | None = None,
         approval_mode: ApprovalMode = ApprovalMode.MANUAL,
         cross_account_ids: Sequence[str] = (),
         notification_topic: sns.ITopic | None = None,
