@@ -236,7 +236,8 @@ class ExecutionVariable(Expression):
             "PipelineExecutionArn",
             "PipelineName",
             "PipelineArn",
-            "PipelineStepName",
+            "TrainingJobName",
+            "ProcessingJobName",
         }
     )
     name: str
@@ -266,6 +267,8 @@ class ExecutionVariables:
     PIPELINE_EXECUTION_ARN = ExecutionVariable(name="PipelineExecutionArn")
     PIPELINE_NAME = ExecutionVariable(name="PipelineName")
     PIPELINE_ARN = ExecutionVariable(name="PipelineArn")
+    TRAINING_JOB_NAME = ExecutionVariable(name="TrainingJobName")
+    PROCESSING_JOB_NAME = ExecutionVariable(name="ProcessingJobName")
 
 
 # ------------------------------------------------------------------------------- functions

@@ -75,21 +75,22 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         extra_names=frozenset({"AppManaged"}),
     ),
     Deviation(
-        "Processing", r"Arguments\.ProcessingOutputConfig\.Outputs\.\d+\.S3Output\.S3Uri", "oneOf",
-        "StringArgumentValue allows Get but not Std:Join", message=JOIN,
-    ),
-    Deviation(
         "Training", r"Arguments\.AlgorithmSpecification", "additionalProperties",
         "AlgorithmSpecification lacks ContainerEntrypoint/ContainerArguments (API of 2023)",
         extra_names=frozenset({"ContainerEntrypoint", "ContainerArguments"}),
     ),
     Deviation(
-        "Training", r"Arguments", "additionalProperties", "training Arguments lack Environment",
-        extra_names=frozenset({"Environment"}),
+        "Training", r"Arguments", "additionalProperties",
+        "training Arguments lack Environment (and ProfilerConfig, which the SDK writes)",
+        extra_names=frozenset({"Environment", "ProfilerConfig"}),
     ),
-    Deviation(
-        "Training", r"Arguments\.OutputDataConfig\.S3OutputPath", "oneOf",
-        "StringArgumentValue allows Get but not Std:Join", message=JOIN,
+    *(
+        Deviation(
+            scope, r"Arguments\..*", "oneOf",
+            "StringArgumentValue allows Get but not Std:Join (S3 URIs, messages, ...)",
+            message=JOIN,
+        )
+        for scope in ("Processing", "Training", "RegisterModel", "Fail")
     ),
     Deviation(
         "Condition", r"Arguments\.Conditions\.\d+", "oneOf",
@@ -113,14 +114,6 @@ KNOWN_DEVIATIONS: tuple[Deviation, ...] = (
         "RegisterModel", r"Arguments\.InferenceSpecification\.Containers\.\d+",
         "additionalProperties", "model containers lack Environment",
         extra_names=frozenset({"Environment"}),
-    ),
-    Deviation(
-        "RegisterModel", r"Arguments\.ModelMetrics\.\w+\.\w+\.S3Uri", "oneOf",
-        "StringArgumentValue allows Get but not Std:Join", message=JOIN,
-    ),
-    Deviation(
-        "Fail", r"Arguments\.ErrorMessage", "oneOf",
-        "StringArgumentValue allows Get but not Std:Join", message=JOIN,
     ),
 )  # fmt: skip
 
