@@ -205,7 +205,13 @@ def resolve_model_dir(path: Path, scratch: Path) -> Path:
 
 def start_in_thread(server: ModelServer) -> threading.Thread:
     """Serve in a daemon thread (tests, notebooks); stop with ``server.shutdown()``."""
-    thread = threading.Thread(target=server.serve_forever, name="model-server", daemon=True)
+    # a short poll interval makes shutdown() return quickly
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="model-server",
+        daemon=True,
+    )
     thread.start()
     return thread
 
