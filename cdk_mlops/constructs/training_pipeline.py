@@ -28,11 +28,19 @@ from cdk_mlops.constructs.network import Network
 from cdk_mlops.constructs.pipeline_code import PipelineCode
 from cdk_mlops.pipelines.images import DEFAULT_SKLEARN_VERSION, sklearn_image_uri
 from cdk_mlops.pipelines.pipeline import Pipeline
-from cdk_mlops.pipelines.training import build_training_pipeline
+from cdk_mlops.pipelines.training import DEFAULT_COMMANDS, StepCommand, build_training_pipeline
 
 _PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 _INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _PREFIX = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_\-/]*/$")
+
+
+def _commands_for(package: str) -> dict[str, StepCommand]:
+    """The default step commands, pointed at ``package`` when the code is not ``pipeline_code``."""
+    return {
+        step: StepCommand(module=f"{package}.{cmd.module.split('.', 1)[1]}", arguments=cmd.arguments)
+        for step, cmd in DEFAULT_COMMANDS.items()
+    }
 
 
 class TrainingPipeline(Construct):
@@ -51,8 +59,10 @@ class TrainingPipeline(Construct):
     conditions), reads only ``input_prefix`` of the curated zone and the code, writes only
     ``output_prefix`` of the artifacts zone, and registers only into ``registry``.
 
-    :param code_dir: your own code package (same module layout as ``pipeline_code``). Default:
-        this library's ``pipeline_code``. Mutually exclusive with ``code``.
+    :param code_dir: your own code package with the module layout of ``pipeline_code``
+        (``processing.preprocess``, ``training.train``, ``evaluation.evaluate``,
+        ``monitoring.baseline``, ``schemas/``); it may have another package name. Default: this
+        library's ``pipeline_code``. Mutually exclusive with ``code``.
     :param code: an existing :class:`PipelineCode` (e.g. shared with the Glue ETL).
     :param schema: the dataset schema the steps use: a name under ``<code>/schemas/``.
     :param input_prefix: curated-zone prefix of the training data (the Glue ETL's
@@ -289,6 +299,7 @@ class TrainingPipeline(Construct):
             hyperparameters=dict(hyperparameters or {}),
             approval_status=registry.default_approval_status,
             cache_expire_after=cache_expire_after,
+            commands=_commands_for(self.code.package_name),
         )
         self.pipeline = sagemaker.CfnPipeline(
             self,
