@@ -254,7 +254,7 @@ def test_rotation_period_accepts_the_kms_range(days: int) -> None:
 
 
 @pytest.mark.xfail(
-    reason="encryption.py:46 rejects any prefix starting with 'alias/aws' although only "
+    reason="encryption.py:54 rejects any prefix starting with 'alias/aws' although only "
     "'alias/aws/' is reserved by KMS (CDK's Alias checks the same)",
     strict=True,
 )

@@ -297,7 +297,7 @@ def test_flow_log_role_may_write_only_to_its_log_group(default: Built) -> None:
 
 
 @pytest.mark.xfail(
-    reason="network.py:111-112 creates the default flow-logs key with CDK's default policy only "
+    reason="network.py:138-140 creates the default flow-logs key with CDK's default policy only "
     "(account root); CloudWatch Logs cannot use it, so CreateLogGroup with KmsKeyId fails on "
     "deploy. InitialStack passes EncryptionKeys.logs_key, which hides it.",
     strict=True,

@@ -373,7 +373,7 @@ def test_role_writes_only_sagemaker_logs_and_metrics(default: Built) -> None:
 
 
 @pytest.mark.xfail(
-    reason="studio.py:52-119 requires VpcSubnets/VpcSecurityGroupIds on every job (Null condition) "
+    reason="studio.py:58-150 (DataScientistRole policy) requires VpcSubnets/VpcSecurityGroupIds on every job (Null condition) "
     "but the execution role the jobs run with has no ec2:*NetworkInterface*/Describe* permissions, "
     "which SageMaker needs to attach a job to the VPC: every training/processing job would fail",
     strict=True,
@@ -437,7 +437,7 @@ def test_existing_vpc_domain_uses_its_subnets(existing: Built) -> None:
 
 
 @pytest.mark.xfail(
-    reason="studio.py:210-225 warns for every existing VPC, even when the Network created the "
+    reason="studio.py:258-277 warns for every existing VPC, even when the Network created the "
     "SageMaker API and runtime endpoints in it (network.has_interface_endpoint is only consulted "
     "for new VPCs)",
     strict=True,
@@ -520,7 +520,7 @@ def test_long_names_up_to_63_characters_are_accepted(inputs: Inputs) -> None:
 
 
 @pytest.mark.xfail(
-    reason="studio.py:19/203/206 validate with re.match and '$', which also matches before a "
+    reason="studio.py:26/243/251 validate with re.match and '$', which also matches before a "
     "trailing newline, so 'data-scientist\\n' passes (use re.fullmatch or '\\Z')",
     strict=True,
 )
@@ -530,7 +530,7 @@ def test_fails_when_a_user_profile_name_ends_with_a_newline(inputs: Inputs) -> N
 
 
 @pytest.mark.xfail(
-    reason="studio.py:205-209 does not reject repeated user_profile_names; the second profile "
+    reason="studio.py:250-256 does not reject repeated user_profile_names; the second profile "
     "fails later inside jsii with \"There is already a Construct with name 'UserDs'\" (a "
     "RuntimeError that names neither the prop nor the fix)",
     strict=True,
