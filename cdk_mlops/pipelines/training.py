@@ -125,7 +125,8 @@ DEFAULT_COMMANDS: Mapping[str, StepCommand] = {
     EVALUATE: StepCommand(
         module="pipeline_code.evaluation.evaluate",
         arguments=(
-            "--model-dir", f"{P}/input/model",
+            # The folder holding the training step's model.tar.gz.
+            "--model", f"{P}/input/model",
             "--test", f"{P}/input/test",
             "--output-dir", f"{P}/output/evaluation",
         ),
@@ -222,9 +223,10 @@ def build_training_pipeline(
         hyperparameters: passed to the training job.
         approval_status: default of ``ModelApprovalStatus`` (manual approval at level 2).
         enable_network_isolation: off only if the code needs network access.
-        inference_environment: environment of the registered model's container; defaults to
-            the scikit-learn container's ``SAGEMAKER_PROGRAM`` / ``SAGEMAKER_SUBMIT_DIRECTORY``
-            pointing at ``inference.py`` in ``code_uri``.
+        inference_environment: environment recorded on the registered model's container (e.g.
+            the scikit-learn serving container's ``SAGEMAKER_PROGRAM`` and
+            ``SAGEMAKER_SUBMIT_DIRECTORY``); none by default: the serving set-up belongs to
+            the deployment.
         bias_report_file: file in the evaluation output recorded as the Bias report, if any.
         commands: per-step module and arguments, by step name (defaults: ``DEFAULT_COMMANDS``).
         cache_expire_after: enables step caching with this ISO 8601 duration (e.g. ``P30D``).
@@ -447,11 +449,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             else None
         ),
     )
-    environment: Mapping[str, Value] = (
-        dict(s.inference_environment)
-        if s.inference_environment is not None
-        else {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": s.code_uri}
-    )
+    environment: Mapping[str, Value] = dict(s.inference_environment or {})
     register = RegisterModelStep(
         name=REGISTER,
         description="Register the model version with its metrics, baselines and code version",

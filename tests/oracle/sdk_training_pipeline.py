@@ -243,7 +243,7 @@ def build_definition(s: dict[str, Any]) -> str:
     model = Model(
         image_uri=s["image_uri"],
         model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
-        env=s["inference_environment"],
+        env=s["inference_environment"] or None,
         role=s["role_arn"],
         sagemaker_session=session,
     )

@@ -33,6 +33,11 @@ LITERAL_SETTINGS: dict[str, Any] = {
     "threshold": 0.75,
     "model_package_group_name": "churn-models",
     "code_version": "0123abcd",
+    # What a deployment needs to serve the package with the scikit-learn container.
+    "inference_environment": {
+        "SAGEMAKER_PROGRAM": "handler.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    },
 }
 
 
@@ -59,7 +64,7 @@ def oracle_settings(pipeline: Pipeline) -> dict[str, Any]:
     }
     settings["training_environment"] = steps[t.TRAIN]["Arguments"]["Environment"]
     register = steps[t.REGISTER]["Arguments"]["InferenceSpecification"]["Containers"][0]
-    settings["inference_environment"] = register["Environment"]
+    settings["inference_environment"] = register.get("Environment", {})
     settings["descriptions"] = {name: step.get("Description") for name, step in steps.items()}
     return settings
 

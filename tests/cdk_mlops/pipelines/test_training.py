@@ -116,6 +116,17 @@ def test_props_swap_instance_types_metric_threshold_and_commands() -> None:
     assert bias["Std:Join"]["Values"][1] == "bias.json"
 
 
+def test_registered_container_has_no_environment_unless_given() -> None:
+    pipeline = literal_pipeline(inference_environment=None)
+    container = pipeline.step(t.REGISTER).to_request()["Arguments"]["InferenceSpecification"]
+    assert "Environment" not in container["Containers"][0]
+    given = literal_pipeline().step(t.REGISTER).to_request()["Arguments"]
+    assert given["InferenceSpecification"]["Containers"][0]["Environment"] == {
+        "SAGEMAKER_PROGRAM": "handler.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    }
+
+
 def test_fails_on_commands_for_unknown_steps_or_bad_modules() -> None:
     with pytest.raises(PipelineDefinitionError, match=r"unknown steps \['Deploy'\]"):
         literal_pipeline(commands={"Deploy": StepCommand(module="x")})
@@ -216,3 +227,37 @@ def test_bootstrap_fails_clearly_on_a_missing_module(bundle: Path) -> None:
 
 def test_bootstrap_fits_sagemakers_entrypoint_limit() -> None:
     assert len(t.BOOTSTRAP) <= 256
+
+
+@pytest.mark.slow
+def test_default_commands_use_flags_the_workload_modules_accept() -> None:
+    """Each flag we pass appears in the real module's --help (catches drift between the two)."""
+    import os
+
+    root = Path(__file__).resolve().parents[3]
+    script = (
+        "import contextlib,io,json,runpy,sys\n"
+        "out={}\n"
+        "for m in sys.argv[1:]:\n"
+        "    buf=io.StringIO(); sys.argv=[m,'--help']\n"
+        "    with contextlib.redirect_stdout(buf), contextlib.suppress(SystemExit):\n"
+        "        runpy.run_module(m, run_name='__main__')\n"
+        "    out[m]=buf.getvalue()\n"
+        "print(json.dumps(out))\n"
+    )
+    modules = [c.module for c in t.DEFAULT_COMMANDS.values()]
+    done = subprocess.run(
+        [sys.executable, "-c", script, *modules],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    helps = json.loads(done.stdout.strip().splitlines()[-1])
+    for command in t.DEFAULT_COMMANDS.values():
+        flags = [a for a in command.arguments if a.startswith("--")]
+        for flag in flags:
+            assert flag in helps[command.module], (command.module, flag)
