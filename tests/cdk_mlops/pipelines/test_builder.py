@@ -603,3 +603,17 @@ def test_execution_variables_render_as_gets() -> None:
         "Get": "Execution.PipelineExecutionId"
     }
     assert Join(on="-", values=["a", ExecutionVariables.START_DATETIME]).value_type == "String"
+
+
+def test_importing_the_builder_loads_neither_cdk_nor_botocore_nor_the_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cdk_mlops.pipelines;"
+        "print(sorted(m for m in ('aws_cdk', 'botocore', 'sagemaker') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
