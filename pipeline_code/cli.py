@@ -1,0 +1,604 @@
+"""``cdk-mlops``: run the whole ML chain on this machine, with no AWS account.
+
+    cdk-mlops run-local                                   # synthetic churn data, 20,000 rows
+    cdk-mlops run-local --rows 5000 --output /tmp/run     # smaller, elsewhere
+    cdk-mlops run-local --data my.csv --schema my_schema.json --metric f1 --threshold 0.6
+    cdk-mlops run-local --skip-spark                      # pandas ETL (same rules) instead of Spark
+    cdk-mlops generate --schema loan_default --rows 1000 --bad-fraction 0.05 --output loans.csv
+
+``run-local`` runs: generate -> ETL (local Spark, as on Glue 5.0) -> preprocess -> train ->
+evaluate -> quality gate -> register (local versioned registry) -> baseline -> simulated
+traffic with drift through the inference handler, written as data capture -> drift check.
+Every artifact has the name and format SageMaker would give it. Exit status: 0 done,
+1 error (message on stderr), 2 bad arguments, 3 the quality gate rejected the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline_code.data import generate as gen
+from pipeline_code.data.tables import read_table, resolve_schema
+from pipeline_code.schema import Schema, SchemaError
+
+STEPS: tuple[str, ...] = (
+    "generate",
+    "etl",
+    "preprocess",
+    "train",
+    "evaluate",
+    "quality gate",
+    "register",
+    "baseline",
+    "traffic",
+    "drift check",
+)
+DEFAULT_ROWS = 20_000
+DEFAULT_OUTPUT = "cdk-mlops-local"
+EXIT_ERROR = 1
+EXIT_GATE_FAILED = 3
+
+
+class QualityGateFailed(Exception):
+    """The model did not meet the quality gate; the message says by how much."""
+
+
+@dataclass
+class StepRecord:
+    """One row of the summary table."""
+
+    index: int
+    name: str
+    status: str = "pending"
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class Progress:
+    """Plain progress lines on stderr (``[3/10] preprocess ... ok 0.4s``) and the summary table."""
+
+    stream: IO[str] = field(default_factory=lambda: sys.stderr)
+    records: list[StepRecord] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self) -> None:
+        self.records = [StepRecord(i + 1, name) for i, name in enumerate(STEPS)]
+
+    def _line(self, text: str) -> None:
+        print(f"[{time.perf_counter() - self.started:7.1f}s] {text}", file=self.stream, flush=True)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[StepRecord]:
+        """Time a step; its ``detail`` goes into the progress line and the summary."""
+        record = next(r for r in self.records if r.name == name)
+        self._line(f"[{record.index}/{len(STEPS)}] {name} ...")
+        t0 = time.perf_counter()
+        try:
+            yield record
+        except QualityGateFailed as exc:
+            record.status, record.seconds, record.detail = (
+                "FAILED",
+                time.perf_counter() - t0,
+                str(exc),
+            )
+            self._line(f"[{record.index}/{len(STEPS)}] {name} FAILED: {exc}")
+            raise
+        except BaseException as exc:
+            record.status, record.seconds = "error", time.perf_counter() - t0
+            record.detail = f"{type(exc).__name__}: {exc}"
+            self._line(f"[{record.index}/{len(STEPS)}] {name} ERROR: {exc}")
+            raise
+        record.status, record.seconds = "ok", time.perf_counter() - t0
+        self._line(
+            f"[{record.index}/{len(STEPS)}] {name} ok in {record.seconds:.1f}s  {record.detail}"
+        )
+
+    def skip(self, name: str, reason: str) -> None:
+        """Mark a step as skipped (e.g. generate when the user gives data)."""
+        record = next(r for r in self.records if r.name == name)
+        record.status, record.detail = "skipped", reason
+        self._line(f"[{record.index}/{len(STEPS)}] {name} skipped ({reason})")
+
+    def table(self) -> str:
+        """The summary table, fixed-width text."""
+        header = ("#", "step", "status", "time", "details")
+        rows = [
+            (
+                str(r.index),
+                r.name,
+                r.status,
+                f"{r.seconds:.1f}s" if r.status in ("ok", "FAILED", "error") else "-",
+                r.detail,
+            )
+            for r in self.records
+        ]
+        widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header[:4])]
+
+        def fmt(row: tuple[str, ...]) -> str:
+            return (
+                "  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
+            )
+
+        total = time.perf_counter() - self.started
+        lines = [fmt(header), fmt((*("-" * w for w in widths), "-" * 7))]
+        lines += [fmt(row) for row in rows]
+        lines.append(f"total {total:.1f}s")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class RunLocalConfig:
+    """Settings of one local run (the ``run-local`` arguments)."""
+
+    output: Path
+    rows: int = DEFAULT_ROWS
+    seed: int = 0
+    data: Path | None = None
+    schema: str = "churn"
+    metric: str = "auc"
+    threshold: float = 0.7
+    skip_spark: bool = False
+    bad_fraction: float = 0.02
+    model_type: str = "hgb"
+    traffic_rows: int = 2000
+    traffic_drift: float = 0.5
+    drift_threshold: float = 0.1
+    group: str | None = None
+    ingest_date: str = "2024-12-31"
+    threads: int = 1
+
+
+def _group_name(schema: Schema) -> str:
+    """A SageMaker-valid model package group name from the schema name."""
+    return "".join(c if c.isalnum() else "-" for c in schema.name).strip("-")[:63] or "model"
+
+
+def _reset(path: Path) -> Path:
+    """Empty a step's output folder so a re-run never mixes old and new files."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def _top(counts: dict[str, int], n: int = 3) -> str:
+    items = sorted(counts.items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{k} {v}" for k, v in items)
+
+
+def run_local(cfg: RunLocalConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Run the chain; returns the summary (also written to ``<output>/summary.json``).
+
+    Raises :class:`QualityGateFailed` when the gate rejects the model (nothing is registered).
+    """
+    import sklearn.ensemble  # noqa: F401  (loads OpenMP now, so the limit below applies to it)
+    from threadpoolctl import threadpool_limits
+
+    # OpenMP (HistGradientBoosting) spinning on a busy laptop costs far more than it saves on
+    # data this small: 1 thread by default, --threads to change it.
+    with threadpool_limits(limits=cfg.threads):
+        return _run_local(cfg, progress or Progress())
+
+
+def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
+    out = Path(cfg.output)
+    out.mkdir(parents=True, exist_ok=True)
+    schema = resolve_schema(cfg.schema)
+    summary: dict[str, Any] = {"schema": schema.name, "output": str(out)}
+
+    # 1. generate (or take the user's CSV)
+    if cfg.data is not None:
+        if not cfg.data.is_file():
+            raise FileNotFoundError(f"--data {str(cfg.data)!r} does not exist; pass a CSV file")
+        raw_csv = cfg.data
+        progress.skip("generate", f"using {cfg.data}")
+    else:
+        with progress.step("generate") as rec:
+            data = gen.generate(schema, cfg.rows, seed=cfg.seed, bad_fraction=cfg.bad_fraction)
+            raw_csv = data.to_csv(_reset(out / "raw") / f"{schema.name}.csv")
+            positives = float((data.frame[schema.target.name] == schema.target.positive).mean())
+            rec.detail = (
+                f"{cfg.rows} rows, {positives:.1%} positive, {len(data.injected)} bad rows injected"
+            )
+    summary["raw_data"] = str(raw_csv)
+
+    # 2. ETL
+    curated, quarantine = out / "curated", out / "quarantine"
+    with progress.step("etl") as rec:
+        _reset(curated), _reset(quarantine)
+        if cfg.skip_spark:
+            from pipeline_code.etl.pandas_transform import run_etl_pandas
+
+            etl = run_etl_pandas(raw_csv, curated, quarantine, schema, ingest_date=cfg.ingest_date)
+        else:
+            from pipeline_code.etl.spark_local import is_spark_available, local_spark_session
+
+            if not is_spark_available():
+                raise RuntimeError(
+                    "Spark needs pyspark and Java 17; install them or pass --skip-spark"
+                )
+            from pipeline_code.etl.transform import run_etl
+
+            etl = run_etl(
+                local_spark_session(),
+                str(raw_csv),
+                str(curated),
+                str(quarantine),
+                schema,
+                ingest_date=cfg.ingest_date,
+            )
+        (out / "etl_report.json").write_text(etl.to_json(), encoding="utf-8")
+        rec.detail = (
+            f"{etl.engine}: {etl.rows_in} in = {etl.rows_clean} clean + {etl.rows_quarantined} quarantined"
+            + (f" (top: {_top(etl.reason_counts)})" if etl.reason_counts else "")
+        )
+    summary["etl"] = asdict(etl)
+
+    # 3. preprocess
+    from pipeline_code.processing.preprocess import SPLITS, preprocess
+
+    split_dirs = {name: out / "splits" / name for name in SPLITS}
+    with progress.step("preprocess") as rec:
+        _reset(out / "splits")
+        split = preprocess(curated, schema, split_dirs, seed=cfg.seed)
+        rec.detail = " / ".join(f"{k} {v}" for k, v in split.rows.items())
+    summary["splits"] = split.rows
+
+    # 4. train
+    from pipeline_code.registry.local import code_sha256
+    from pipeline_code.training.train import Hyperparameters, train
+
+    model_dir, tarball = out / "training" / "model", out / "training" / "output" / "model.tar.gz"
+    with progress.step("train") as rec:
+        _reset(out / "training")
+        hp = Hyperparameters.from_mapping({"model_type": cfg.model_type, "random_state": cfg.seed})
+        trained = train(
+            split_dirs["train"],
+            model_dir,
+            schema,
+            hp,
+            validation_path=split_dirs["validation"],
+            code_version=code_sha256()[:12],
+            tarball=tarball,
+        )
+        val = trained.metadata["metrics"].get("validation", {})
+        rec.detail = f"{hp.model_type} on {trained.metadata['training_rows']} rows, validation auc {val.get('auc', float('nan')):.3f}"
+    summary["model_tarball"] = str(tarball)
+
+    # 5. evaluate
+    from pipeline_code.evaluation.evaluate import EVALUATION_FILE, REPORT_FILE, evaluate
+
+    eval_dir = out / "evaluation"
+    with progress.step("evaluate") as rec:
+        _reset(eval_dir)
+        evaluation = evaluate(tarball, split_dirs["test"], eval_dir, seed=cfg.seed)
+        m = evaluation["binary_classification_metrics"]
+        rec.detail = ", ".join(
+            f"{k} {m[k]['value']:.3f}" for k in ("auc", "f1", "accuracy") if m[k]["value"] != "NaN"
+        )
+    summary["metrics"] = {
+        k: m[k]["value"] for k in ("accuracy", "precision", "recall", "f1", "auc")
+    }
+    summary["evaluation"] = str(eval_dir / EVALUATION_FILE)
+
+    # 6. quality gate
+    from pipeline_code.evaluation.gate import check_quality_gate
+
+    with progress.step("quality gate") as rec:
+        gate = check_quality_gate(eval_dir / EVALUATION_FILE, cfg.metric, cfg.threshold)
+        summary["quality_gate"] = asdict(gate)
+        if not gate.passed:
+            _write_summary(out, summary)
+            raise QualityGateFailed(gate.message)
+        rec.detail = gate.message
+
+    # 7. register
+    from pipeline_code.registry.local import LocalModelRegistry
+
+    registry = LocalModelRegistry(out / "registry")
+    group = cfg.group or _group_name(schema)
+    with progress.step("register") as rec:
+        package = registry.register(
+            group,
+            tarball,
+            evaluation=eval_dir / EVALUATION_FILE,
+            report=eval_dir / REPORT_FILE,
+            data_paths=[raw_csv],
+            description=f"{schema.name} {hp.model_type}, {cfg.metric} {gate.value:.3f}",
+            metadata={"schema": schema.name, "rows": etl.rows_clean, "seed": cfg.seed},
+        )
+        rec.detail = f"{group} version {package.version} ({package.approval_status})"
+    summary["model_package"] = {
+        "group": group,
+        "version": package.version,
+        "path": str(package.path),
+    }
+
+    # 8. baseline (Model Monitor statistics/constraints of the training data)
+    from pipeline_code.monitoring.baseline import run_baseline
+
+    baseline_dir = package.path / "baseline"
+    with progress.step("baseline") as rec:
+        train_df = read_table(split_dirs["train"], schema)
+        baseline = run_baseline(train_df, schema, baseline_dir)
+        registry.attach_baseline(group, package.version, baseline_dir)
+        rec.detail = f"{len(schema.feature_names)} features over {baseline['item_count']} rows"
+    summary["baseline"] = str(baseline_dir)
+
+    # 9. simulated traffic through the inference handler, recorded as data capture
+    capture_dir = out / "capture"
+    with progress.step("traffic") as rec:
+        _reset(capture_dir)
+        traffic = simulate_traffic(tarball, split_dirs["test"], schema, capture_dir, cfg)
+        rec.detail = (
+            f"{traffic['requests']} requests, {traffic['rows_predicted']} rows predicted, "
+            f"{traffic['requests_rejected']} rejected (drift {cfg.traffic_drift})"
+        )
+    summary["traffic"] = traffic
+
+    # 10. drift check
+    from pipeline_code.monitoring.drift import run_drift_check
+
+    drift_dir = out / "monitoring" / "drift"
+    with progress.step("drift check") as rec:
+        _reset(drift_dir)
+        report = run_drift_check(
+            capture_dir, baseline_dir, schema, drift_dir, threshold=cfg.drift_threshold
+        )
+        drifted = report.drifted_features
+        rec.detail = f"{len(report.violations)} violations; drifted: {', '.join(drifted) if drifted else 'none'}"
+    summary["drift"] = {
+        "violations": len(report.violations),
+        "drifted_features": drifted,
+        "constraint_violations": str(drift_dir / "constraint_violations.json"),
+    }
+    _write_summary(out, summary)
+    return summary
+
+
+def _write_summary(out: Path, summary: dict[str, Any]) -> None:
+    (out / "summary.json").write_text(
+        json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+
+
+def simulate_traffic(
+    tarball: Path,
+    test_dir: Path,
+    schema: Schema,
+    capture_dir: Path,
+    cfg: RunLocalConfig,
+    *,
+    rows_per_request: int = 20,
+) -> dict[str, Any]:
+    """Send drifted copies of held-out rows through ``input_fn``/``predict_fn``/``output_fn`` as
+    CSV requests, and write the accepted ones as SageMaker data capture.
+
+    Traffic is resampled from the test split (so it works for any schema) and shifted with
+    :func:`pipeline_code.data.generate.apply_drift`; ``traffic_drift=0`` gives undrifted traffic.
+    """
+    from pipeline_code.inference import handler
+    from pipeline_code.monitoring.capture import write_capture_files
+
+    with tempfile.TemporaryDirectory(prefix="cdk-mlops-model-") as tmp:
+        with tarfile.open(tarball, "r:gz") as tar:
+            tar.extractall(tmp, filter="data")  # what SageMaker does before model_fn
+        model = handler.model_fn(tmp)
+    rng = np.random.default_rng(cfg.seed + 1)
+    test = read_table(test_dir, schema)
+    sample = test.iloc[rng.integers(0, len(test), cfg.traffic_rows)].reset_index(drop=True)
+    features = sample[schema.feature_names]
+    if cfg.traffic_drift > 0:
+        features = gen.apply_drift(features, schema, rng, strength=cfg.traffic_drift)
+    accepted: list[pd.DataFrame] = []
+    probabilities: list[np.ndarray] = []
+    rejected: list[str] = []
+    requests = 0
+    for lo in range(0, len(features), rows_per_request):
+        batch = features.iloc[lo : lo + rows_per_request]
+        body = batch.to_csv(header=False, index=False)
+        requests += 1
+        try:
+            parsed = handler.input_fn(body, "text/csv")
+            prediction = handler.predict_fn(parsed, model)
+            response = handler.output_fn(prediction, "application/json")
+        except handler.InferenceClientError as exc:
+            rejected.append(str(exc))
+            continue
+        if isinstance(prediction, handler.RejectedRequest):
+            rejected.append(str(prediction.error))
+            continue
+        body_out, _content_type = response
+        probs = np.array(
+            [p["probability"] for p in json.loads(body_out)["predictions"]], dtype=float
+        )
+        accepted.append(batch)
+        probabilities.append(probs)
+    if accepted:
+        records = pd.concat(accepted, ignore_index=True)
+        write_capture_files(
+            records,
+            np.concatenate(probabilities),
+            capture_dir,
+            content_type="text/csv",
+            rows_per_request=rows_per_request,
+        )
+    return {
+        "requests": requests,
+        "requests_rejected": len(rejected),
+        "rows_predicted": int(sum(len(b) for b in accepted)),
+        "first_rejection": rejected[0] if rejected else None,
+        "capture_dir": str(capture_dir),
+    }
+
+
+# ----------------------------------------------------------------------------------- CLI
+def build_parser() -> argparse.ArgumentParser:
+    """The ``cdk-mlops`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="cdk-mlops",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run-local",
+        help="run the whole chain locally",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--output", default=DEFAULT_OUTPUT, help=f"output folder (default: ./{DEFAULT_OUTPUT})"
+    )
+    run.add_argument(
+        "--rows", type=int, default=DEFAULT_ROWS, help=f"rows to generate (default: {DEFAULT_ROWS})"
+    )
+    run.add_argument(
+        "--seed", type=int, default=0, help="random seed for data, split and model (default: 0)"
+    )
+    run.add_argument(
+        "--data", default=None, help="your CSV instead of generated data (needs --schema)"
+    )
+    run.add_argument(
+        "--schema", default=None, help="schema JSON file or built-in name (default: churn)"
+    )
+    run.add_argument("--metric", default="auc", help="quality-gate metric (default: auc)")
+    run.add_argument(
+        "--threshold", type=float, default=0.7, help="quality-gate threshold (default: 0.7)"
+    )
+    run.add_argument(
+        "--skip-spark", action="store_true", help="use the pandas ETL (same rules) instead of Spark"
+    )
+    run.add_argument(
+        "--bad-fraction",
+        type=float,
+        default=0.02,
+        help="bad rows injected by the generator (default: 0.02)",
+    )
+    run.add_argument("--model-type", default="hgb", help="hgb or logistic (default: hgb)")
+    run.add_argument(
+        "--traffic-rows", type=int, default=2000, help="simulated requests' rows (default: 2000)"
+    )
+    run.add_argument(
+        "--traffic-drift",
+        type=float,
+        default=0.5,
+        help="drift of the traffic, 0 to 1 (default: 0.5)",
+    )
+    run.add_argument(
+        "--drift-threshold", type=float, default=0.1, help="drift distance threshold (default: 0.1)"
+    )
+    run.add_argument(
+        "--group", default=None, help="model package group (default: from the schema name)"
+    )
+    run.add_argument(
+        "--threads", type=int, default=1, help="threads for scikit-learn/numpy (default: 1)"
+    )
+    generate = sub.add_parser("generate", help="write a synthetic data set as CSV")
+    gen.build_parser(generate)
+    return parser
+
+
+def _config_from_args(args: argparse.Namespace) -> RunLocalConfig:
+    if args.data is not None and args.schema is None:
+        raise SchemaError(
+            "--data needs --schema: pass the schema JSON file that describes your CSV"
+        )
+    if args.rows < 1:
+        raise ValueError(f"--rows must be at least 1, got {args.rows}")
+    if args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    if args.traffic_rows < 1:
+        raise ValueError(f"--traffic-rows must be at least 1, got {args.traffic_rows}")
+    return RunLocalConfig(
+        output=Path(args.output),
+        rows=args.rows,
+        seed=args.seed,
+        data=Path(args.data) if args.data else None,
+        schema=args.schema or "churn",
+        metric=args.metric,
+        threshold=args.threshold,
+        skip_spark=args.skip_spark,
+        bad_fraction=args.bad_fraction,
+        model_type=args.model_type,
+        traffic_rows=args.traffic_rows,
+        traffic_drift=args.traffic_drift,
+        drift_threshold=args.drift_threshold,
+        group=args.group,
+        threads=args.threads,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console script ``cdk-mlops``."""
+    args = build_parser().parse_args(argv)
+    if args.command == "generate":
+        if args.output is None:
+            print("cdk-mlops generate: error: --output is required", file=sys.stderr)
+            return 2
+        try:
+            return gen.run_from_args(args)
+        except (ValueError, OSError) as exc:
+            print(f"cdk-mlops generate: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    progress = Progress()
+    spark_was_active = _spark_active()
+    try:
+        cfg = _config_from_args(args)
+        summary = run_local(cfg, progress)
+    except QualityGateFailed as exc:
+        print(progress.table())
+        print(f"\nmodel NOT registered: {exc}", file=sys.stderr)
+        return EXIT_GATE_FAILED
+    except (ValueError, OSError, RuntimeError, KeyError) as exc:
+        print(progress.table())
+        print(f"\ncdk-mlops run-local: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        if not spark_was_active:
+            _stop_spark()
+    print(progress.table())
+    print(
+        f"\nartifacts in {summary['output']} (summary.json); model package "
+        f"{summary['model_package']['group']} v{summary['model_package']['version']} at "
+        f"{summary['model_package']['path']}"
+    )
+    return 0
+
+
+def _spark_active() -> bool:
+    if "pyspark" not in sys.modules:
+        return False
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession() is not None
+
+
+def _stop_spark() -> None:
+    """Stop a session this command started (tests that share a session keep theirs)."""
+    if "pyspark" not in sys.modules:
+        return
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

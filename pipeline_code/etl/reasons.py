@@ -1,0 +1,56 @@
+"""Quarantine reason codes shared by the Spark and pandas ETL and by the data generator.
+
+A quarantined row carries every reason that applies, joined by ``;`` in the
+``quarantine_reason`` column, e.g. ``"invalid_type:monthly_charges;missing_label"``.
+Column-specific reasons are ``<code>:<column>``.
+"""
+
+from __future__ import annotations
+
+REASON_COLUMN = "quarantine_reason"
+REASON_SEPARATOR = ";"
+
+MISSING_ID = "missing_id"
+DUPLICATE_ID = "duplicate_id"
+MISSING_LABEL = "missing_label"
+INVALID_LABEL = "invalid_label"
+MISSING_TIMESTAMP = "missing_timestamp"
+INVALID_TIMESTAMP = "invalid_timestamp"
+MISSING_VALUE = "missing_value"
+INVALID_TYPE = "invalid_type"
+OUT_OF_RANGE = "out_of_range"
+UNKNOWN_CATEGORY = "unknown_category"
+
+ROW_REASONS: tuple[str, ...] = (
+    MISSING_ID,
+    DUPLICATE_ID,
+    MISSING_LABEL,
+    INVALID_LABEL,
+    MISSING_TIMESTAMP,
+    INVALID_TIMESTAMP,
+)
+COLUMN_REASONS: tuple[str, ...] = (MISSING_VALUE, INVALID_TYPE, OUT_OF_RANGE, UNKNOWN_CATEGORY)
+
+# Strict grammars so that Spark (Java) and pandas (Python) accept exactly the same strings:
+# Spark's cast alone would accept "1d" or "NaN", Python's float() accepts "1_000" or "inf".
+# [0-9] rather than \d: Python's \d also matches non-ASCII digits, Java's does not.
+NUMBER_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"
+)
+# Booleans are written as "true"/"false" in clean data; these spellings are accepted on input.
+TRUE_SPELLINGS: tuple[str, ...] = ("true", "t", "yes", "y", "1")
+FALSE_SPELLINGS: tuple[str, ...] = ("false", "f", "no", "n", "0")
+# Whitespace trimmed from every value: Java regex \s, so both engines agree.
+WHITESPACE = " \t\n\x0b\f\r"
+
+
+def column_reason(code: str, column: str) -> str:
+    """The reason string for a column-specific problem, e.g. ``out_of_range:tenure_months``."""
+    return f"{code}:{column}"
+
+
+def split_reasons(value: str) -> list[str]:
+    """The individual reasons of a ``quarantine_reason`` value."""
+    return [r for r in value.split(REASON_SEPARATOR) if r]

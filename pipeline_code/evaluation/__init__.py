@@ -1,0 +1,1 @@
+"""Evaluation: model-registry metrics (evaluation.json), bias metrics, HTML report, quality gate."""

@@ -1,0 +1,1 @@
+"""SageMaker Processing steps: preprocess (split) the curated data."""

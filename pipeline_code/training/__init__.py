@@ -1,0 +1,1 @@
+"""SageMaker training entry point: a scikit-learn pipeline saved as model.joblib."""
