@@ -21,6 +21,8 @@ def new_app(outdir: str | None = None, **context: Any) -> cdk.App:
         **FEATURE_FLAGS,
         "aws:cdk:disable-asset-staging": True,
         "aws:cdk:bundling-stacks": [],
+        # What the CDK CLI sets, so templates carry aws:cdk:path as `cdk synth` writes them.
+        "aws:cdk:enable-path-metadata": True,
         **context,
     }
     # cfn-lint does CloudFormation validation in our gates; the built-in one costs 6-9 s a synth.
