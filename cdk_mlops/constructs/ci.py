@@ -95,7 +95,9 @@ class BasicCi(Construct):
         super().__init__(scope, construct_id)
         src = source or CiSource.s3_object(artifact_bucket)
         if src.connection_arn is not None:
-            if not is_token(src.connection_arn) and not _CONNECTION_ARN.match(src.connection_arn):
+            if not is_token(src.connection_arn) and not _CONNECTION_ARN.fullmatch(
+                src.connection_arn
+            ):
                 raise prop_error(
                     "BasicCi",
                     "source.connection_arn",

@@ -16,7 +16,11 @@ from constructs import Construct
 from cdk_mlops.constructs._notifications import encrypted_topic
 from cdk_mlops.constructs._util import is_token, prop_error
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class CostGuard(Construct):
@@ -46,10 +50,8 @@ class CostGuard(Construct):
         budget_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if (
-            isinstance(monthly_limit_usd, bool)
-            or not isinstance(monthly_limit_usd, (int, float))
-            or not (math.isfinite(monthly_limit_usd) and monthly_limit_usd > 0)
+        if not is_token(monthly_limit_usd) and not (
+            _is_number(monthly_limit_usd) and monthly_limit_usd > 0
         ):
             raise prop_error(
                 "CostGuard",
@@ -57,27 +59,36 @@ class CostGuard(Construct):
                 monthly_limit_usd,
                 "Give the monthly budget in USD as a number above 0, e.g. 100.",
             )
-        thresholds = [
-            *actual_thresholds_percent,
-            *([] if forecast_threshold_percent is None else [forecast_threshold_percent]),
-        ]
-        for t in thresholds:
-            if not 0 < t <= 1000:
+        named = [("actual_thresholds_percent", t) for t in actual_thresholds_percent]
+        if forecast_threshold_percent is not None:
+            named.append(("forecast_threshold_percent", forecast_threshold_percent))
+        for prop, t in named:
+            if not (_is_number(t) and 0 < t <= 1000):
                 raise prop_error(
                     "CostGuard",
-                    "threshold percent",
+                    prop,
                     t,
-                    "Use a percentage of the limit above 0 and at most 1000.",
+                    "Use a percentage of the limit above 0 and at most 1000, e.g. 80.",
                 )
-        if not thresholds:
+        if not named:
             raise prop_error(
                 "CostGuard",
                 "actual_thresholds_percent",
                 list(actual_thresholds_percent),
-                "Give at least one alert threshold.",
+                "Give at least one alert threshold (or a forecast_threshold_percent).",
             )
+        if len(set(actual_thresholds_percent)) != len(actual_thresholds_percent):
+            raise prop_error(
+                "CostGuard",
+                "actual_thresholds_percent",
+                list(actual_thresholds_percent),
+                "Each threshold may appear once; remove the repeats.",
+            )
+        repeated = sorted({e for e in alert_emails if list(alert_emails).count(e) > 1})
+        if repeated:
+            raise prop_error("CostGuard", "alert_emails", repeated, "Give each address once.")
         for email in alert_emails:
-            if not is_token(email) and not _EMAIL.match(email):
+            if not is_token(email) and not _EMAIL.fullmatch(email):
                 raise prop_error(
                     "CostGuard",
                     "alert_emails",

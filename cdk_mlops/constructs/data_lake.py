@@ -48,8 +48,25 @@ _FORBIDDEN: dict[str, tuple[Any, str]] = {
         s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         "ACLs stay disabled (bucket owner enforced); grant access with IAM instead.",
     ),
-    "server_access_logs_bucket": (None, "Access logs always go to the data lake's log bucket."),
 }
+#: Overrides that are never allowed, whatever the value.
+_NEVER = {
+    "server_access_logs_bucket": "Access logs always go to the data lake's log bucket; remove the override.",
+    "encryption_key": "Pass your key as DataLake(encryption_key=...) so every zone and grant uses it.",
+}
+
+
+def _same(value: Any, required: Any) -> bool:
+    """Equality that also compares BlockPublicAccess settings by value, not identity."""
+    if isinstance(value, s3.BlockPublicAccess) and isinstance(required, s3.BlockPublicAccess):
+        fields = (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        )
+        return all(getattr(value, f) == getattr(required, f) for f in fields)
+    return bool(value == required)
 
 
 class DataLake(Construct):
@@ -253,7 +270,7 @@ class DataLake(Construct):
     def grant_read(
         self,
         grantee: iam.IGrantable,
-        zones: Iterable[Zone] | None = None,
+        zones: Iterable[Zone] | Zone | None = None,
         objects_key_pattern: str = "*",
     ) -> list[iam.Grant]:
         """Read (and decrypt) objects of ``zones`` (default: all zones) under ``objects_key_pattern``."""
@@ -264,7 +281,7 @@ class DataLake(Construct):
     def grant_read_write(
         self,
         grantee: iam.IGrantable,
-        zones: Iterable[Zone] | None = None,
+        zones: Iterable[Zone] | Zone | None = None,
         objects_key_pattern: str = "*",
     ) -> list[iam.Grant]:
         """Read, write and delete objects of ``zones`` (default: all zones) under ``objects_key_pattern``."""
@@ -276,7 +293,7 @@ class DataLake(Construct):
     def grant_write(
         self,
         grantee: iam.IGrantable,
-        zones: Iterable[Zone] | None = None,
+        zones: Iterable[Zone] | Zone | None = None,
         objects_key_pattern: str = "*",
     ) -> list[iam.Grant]:
         """Write (and encrypt) objects of ``zones`` (default: all zones) under ``objects_key_pattern``."""
@@ -284,8 +301,10 @@ class DataLake(Construct):
             self._buckets[z].grant_write(grantee, objects_key_pattern) for z in self._zones(zones)
         ]
 
-    def _zones(self, zones: Iterable[Zone] | None) -> list[Zone]:
-        chosen = list(Zone) if zones is None else list(zones)
+    def _zones(self, zones: Iterable[Zone] | Zone | None) -> list[Zone]:
+        chosen = (
+            list(Zone) if zones is None else [zones] if isinstance(zones, Zone) else list(zones)
+        )
         for z in chosen:
             if not isinstance(z, Zone):
                 raise TypeError(

@@ -22,9 +22,9 @@ _KEY_ACTIONS = [
 class EncryptionKeys(Construct):
     """Three customer-managed KMS keys with rotation, aliases and service-scoped key policies.
 
-    - ``data_key``: S3 data lake objects, SageMaker volumes and outputs, Glue job data. Principals
-      of this account may use it only through S3, SageMaker and Glue (``kms:ViaService``), on top
-      of their own IAM permissions (granted with ``grant_*``).
+    - ``data_key``: S3 data lake objects, SageMaker volumes and outputs, Glue job data. Its policy
+      is CDK's default (the account administers it, IAM grants decide who uses it): principals
+      get it only through ``grant_*`` (``DataLake.grant_read`` and friends grant it too).
     - ``logs_key``: CloudWatch Logs groups of this account (VPC flow logs, Glue, SageMaker, Lambda).
     - ``notifications_key``: SNS topics, publishable by AWS Budgets, CloudWatch alarms and
       EventBridge of this account only.
@@ -36,7 +36,7 @@ class EncryptionKeys(Construct):
         ``<prefix>/notifications``. Default ``alias/mlops``.
     :param removal_policy: what happens to the keys when the stack is deleted. Default RETAIN
         (deleting a key destroys every object encrypted with it).
-    :param pending_window: waiting period before a scheduled deletion. Default 30 days.
+    :param pending_window: waiting period before a scheduled deletion. Default 30 days (7 to 30).
     :param rotation_period: automatic rotation period. Default 365 days (range 90 to 2560).
     """
 
@@ -51,22 +51,35 @@ class EncryptionKeys(Construct):
         rotation_period: cdk.Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not alias_prefix.startswith("alias/") or alias_prefix.startswith("alias/aws"):
+        if (
+            not alias_prefix.startswith("alias/")
+            or alias_prefix.startswith("alias/aws/")
+            or alias_prefix == "alias/"
+        ):
             raise prop_error(
                 "EncryptionKeys",
                 "alias_prefix",
                 alias_prefix,
-                "Start it with 'alias/' and not 'alias/aws' (reserved for AWS managed keys), e.g. 'alias/mlops'.",
+                "Start it with 'alias/' and not 'alias/aws/' (reserved for AWS managed keys), e.g. 'alias/mlops'.",
             )
         rotation = rotation_period or cdk.Duration.days(365)
-        if not rotation.is_unresolved() and not 90 <= rotation.to_days() <= 2560:
+        days = float(rotation.to_days(integral=False))
+        if not (days.is_integer() and 90 <= days <= 2560):
             raise prop_error(
                 "EncryptionKeys",
                 "rotation_period",
-                f"{rotation.to_days()} days",
-                "KMS rotates keys every 90 to 2560 days; choose a period in that range.",
+                f"{days:g} days",
+                "KMS rotates keys every 90 to 2560 whole days; choose a period in that range.",
             )
         window = pending_window or cdk.Duration.days(30)
+        window_days = float(window.to_days(integral=False))
+        if not (window_days.is_integer() and 7 <= window_days <= 30):
+            raise prop_error(
+                "EncryptionKeys",
+                "pending_window",
+                f"{window_days:g} days",
+                "KMS waits 7 to 30 whole days before deleting a key; choose a window in that range.",
+            )
 
         def make(kid: str, purpose: str) -> kms.Key:
             return kms.Key(
@@ -84,42 +97,28 @@ class EncryptionKeys(Construct):
         self.logs_key = make("Logs", "CloudWatch Logs")
         self.notifications_key = make("Notifications", "SNS notifications")
 
-        stack = cdk.Stack.of(self)
-        region, account, suffix = cdk.Aws.REGION, cdk.Aws.ACCOUNT_ID, cdk.Aws.URL_SUFFIX
-        self.data_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowUseThroughDataServices",
-                principals=[iam.AccountPrincipal(account)],
-                actions=[*_KEY_ACTIONS, "kms:CreateGrant"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {
-                        "kms:CallerAccount": account,
-                        "kms:ViaService": [
-                            f"s3.{region}.{suffix}",
-                            f"sagemaker.{region}.{suffix}",
-                            f"glue.{region}.{suffix}",
-                        ],
-                    }
-                },
-            )
-        )
-        self.logs_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsOfThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{region}.{suffix}")],
-                actions=_KEY_ACTIONS,
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        allow_cloudwatch_logs(self.logs_key)
         allow_notifiers(self.notifications_key)
+
+
+def allow_cloudwatch_logs(key: kms.Key) -> None:
+    """Let CloudWatch Logs of this account and region encrypt log groups of this account with ``key``."""
+    stack = cdk.Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogsOfThisAccount",
+            principals=[iam.ServicePrincipal(f"logs.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}")],
+            actions=_KEY_ACTIONS,
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        )
+    )

@@ -113,7 +113,7 @@ class GlueEtl(Construct):
             ("curated_prefix", self.curated_prefix),
             ("quarantine_prefix", self.quarantine_prefix),
         ):
-            if not _PREFIX.match(value):
+            if not _PREFIX.fullmatch(value):
                 raise prop_error(
                     "GlueEtl",
                     name,
@@ -128,7 +128,7 @@ class GlueEtl(Construct):
                 f"It lies inside curated_prefix {self.curated_prefix!r}, so bad rows would land in the curated "
                 "table; use a prefix outside it, e.g. 'quarantine/<dataset>/'.",
             )
-        if not _GLUE_NAME.match(database_name):
+        if not _GLUE_NAME.fullmatch(database_name):
             raise prop_error(
                 "GlueEtl",
                 "database_name",

@@ -61,7 +61,7 @@ class ModelRegistry(Construct):
         description: str = "Models trained by the cdk-mlops training pipeline",
     ) -> None:
         super().__init__(scope, construct_id)
-        if not is_token(model_package_group_name) and not _GROUP_NAME.match(
+        if not is_token(model_package_group_name) and not _GROUP_NAME.fullmatch(
             model_package_group_name
         ):
             raise prop_error(
@@ -71,7 +71,7 @@ class ModelRegistry(Construct):
                 "Use 1 to 63 letters, digits and hyphens, starting with a letter or digit, e.g. 'churn-models'.",
             )
         for account in cross_account_ids:
-            if not is_token(account) and not _ACCOUNT.match(account):
+            if not is_token(account) and not _ACCOUNT.fullmatch(account):
                 raise prop_error(
                     "ModelRegistry",
                     "cross_account_ids",

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from cdk_mlops.compliance import acknowledge_inline_policy, checkov_skip
 from cdk_mlops.constructs._util import prop_error
+from cdk_mlops.constructs.encryption import allow_cloudwatch_logs
 
 #: Interface endpoints SageMaker Studio needs in VPC-only mode (without them notebooks cannot
 #: reach the SageMaker API or invoke endpoints). S3 always has a free gateway endpoint.
@@ -134,10 +135,7 @@ class Network(Construct):
             self.flow_logs_group = logs.LogGroup(
                 self,
                 "FlowLogs",
-                encryption_key=flow_logs_key
-                or kms.Key(
-                    self, "FlowLogsKey", description="cdk-mlops flow logs", enable_key_rotation=True
-                ),
+                encryption_key=flow_logs_key or self._flow_logs_key(),
                 retention=flow_logs_retention,
                 removal_policy=cdk.RemovalPolicy.RETAIN,
             )
@@ -212,6 +210,13 @@ class Network(Construct):
                     private_dns_enabled=True,
                     open=False,
                 )
+
+    def _flow_logs_key(self) -> kms.Key:
+        key = kms.Key(
+            self, "FlowLogsKey", description="cdk-mlops flow logs", enable_key_rotation=True
+        )
+        allow_cloudwatch_logs(key)
+        return key
 
     def has_interface_endpoint(self, service: ec2.InterfaceVpcEndpointAwsService) -> bool:
         """True when this construct created an interface endpoint for ``service``."""

@@ -19,11 +19,20 @@ from cdk_mlops.compliance import (
     acknowledge_inline_policy,
     bucket_objects_finding,
 )
+from cdk_mlops.constructs._sagemaker import (
+    ENI_FINDING,
+    create_jobs_in_vpc,
+    vpc_job_network_statements,
+)
 from cdk_mlops.constructs._util import prop_error
 from cdk_mlops.constructs.data_lake import DataLake, Zone
 from cdk_mlops.constructs.network import STUDIO_REQUIRED_ENDPOINTS, Network
 
-_PROFILE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_PROFILE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def _profile_id(name: str) -> str:
+    return "User" + "".join(part.capitalize() for part in name.split("-") if part)
 
 
 class DataScientistRole(Construct):
@@ -32,11 +41,18 @@ class DataScientistRole(Construct):
     No ``AmazonSageMakerFullAccess``. Users may read the raw and curated zones, read and write the
     artifacts zone, read the monitoring zone, manage their own Studio apps and spaces, and start
     training, processing and tuning jobs only with a VPC configuration and KMS-encrypted volumes
-    and outputs (IAM ``Null`` conditions), passing only this role.
+    and outputs (IAM ``Null`` conditions), passing only this role. Jobs attach network interfaces
+    only in ``network``'s subnets with its workload security group.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, data_lake: DataLake, encryption_key: kms.IKey
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        data_lake: DataLake,
+        encryption_key: kms.IKey,
+        network: Network,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -73,23 +89,15 @@ class DataScientistRole(Construct):
                 ],
                 resources=studio,
             ),
-            iam.PolicyStatement(
-                sid="JobsOnlyInVpcWithKms",
-                actions=[
+            create_jobs_in_vpc(
+                [
                     "sagemaker:CreateTrainingJob",
                     "sagemaker:CreateProcessingJob",
                     "sagemaker:CreateHyperParameterTuningJob",
                 ],
-                resources=jobs,
-                conditions={
-                    "Null": {
-                        "sagemaker:VpcSubnets": "false",
-                        "sagemaker:VpcSecurityGroupIds": "false",
-                        "sagemaker:VolumeKmsKey": "false",
-                        "sagemaker:OutputKmsKey": "false",
-                    }
-                },
+                jobs,
             ),
+            *vpc_job_network_statements(stack, network),
             iam.PolicyStatement(
                 sid="ManageOwnJobs",
                 actions=[
@@ -190,9 +198,10 @@ class DataScientistRole(Construct):
         )
         acknowledge(
             policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "SageMaker List*/Search and CloudWatch PutMetricData support no resource-level permissions; "
-            "PutMetricData is limited to SageMaker namespaces by condition.",
+            ["AwsSolutions-IAM5[Resource::*]", ENI_FINDING],
+            "SageMaker List*/Search, EC2 Describe* and CloudWatch PutMetricData support no resource-level "
+            "permissions (PutMetricData is limited to SageMaker namespaces by condition); SageMaker names the "
+            "network interfaces of VPC jobs, which may only use this network's subnets and security group.",
         )
 
     @property
@@ -232,15 +241,16 @@ class StudioEnvironment(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         idle = idle_timeout or cdk.Duration.minutes(60)
-        minutes = int(idle.to_minutes())
-        if not 60 <= minutes <= 525_600:
+        exact = float(idle.to_minutes(integral=False))
+        if not (exact.is_integer() and 60 <= exact <= 525_600):
             raise prop_error(
                 "StudioEnvironment",
                 "idle_timeout",
-                f"{minutes} minutes",
-                "SageMaker accepts 60 to 525600 minutes; default is 60.",
+                f"{exact:g} minutes",
+                "SageMaker accepts 60 to 525600 whole minutes; default is 60.",
             )
-        if not _PROFILE_NAME.match(domain_name):
+        minutes = int(exact)
+        if not _PROFILE_NAME.fullmatch(domain_name):
             raise prop_error(
                 "StudioEnvironment",
                 "domain_name",
@@ -248,19 +258,28 @@ class StudioEnvironment(Construct):
                 "Use letters, digits and hyphens, 1 to 63 characters.",
             )
         for name in user_profile_names:
-            if not _PROFILE_NAME.match(name):
+            if not _PROFILE_NAME.fullmatch(name):
                 raise prop_error(
                     "StudioEnvironment",
                     "user_profile_names",
                     name,
                     "Use letters, digits and hyphens, 1 to 63 characters.",
                 )
+        ids = [_profile_id(n) for n in user_profile_names]
+        clashes = sorted(
+            {n for n, i in zip(user_profile_names, ids, strict=True) if ids.count(i) > 1}
+        )
+        if clashes:
+            raise prop_error(
+                "StudioEnvironment",
+                "user_profile_names",
+                clashes,
+                "Each profile needs its own name, also ignoring case and hyphens (they map to one construct id).",
+            )
+        missing = [
+            e.short_name for e in STUDIO_REQUIRED_ENDPOINTS if not network.has_interface_endpoint(e)
+        ]
         if network.created_vpc:
-            missing = [
-                e.short_name
-                for e in STUDIO_REQUIRED_ENDPOINTS
-                if not network.has_interface_endpoint(e)
-            ]
             if missing:
                 raise prop_error(
                     "StudioEnvironment",
@@ -269,7 +288,7 @@ class StudioEnvironment(Construct):
                     f"Studio in VPC-only mode needs interface endpoints for {missing}; add them to the "
                     "Network's interface_endpoints (see STUDIO_REQUIRED_ENDPOINTS).",
                 )
-        else:
+        elif missing:
             cdk.Annotations.of(self).add_warning_v2(
                 "cdk-mlops:StudioEndpoints",
                 "Studio runs in an existing VPC: make sure it has interface endpoints for the SageMaker API "
@@ -277,7 +296,11 @@ class StudioEnvironment(Construct):
             )
 
         self.data_scientist = DataScientistRole(
-            self, "DataScientistRole", data_lake=data_lake, encryption_key=encryption_key
+            self,
+            "DataScientistRole",
+            data_lake=data_lake,
+            encryption_key=encryption_key,
+            network=network,
         )
         lifecycle = sagemaker.CfnDomain.AppLifecycleManagementProperty(
             idle_settings=sagemaker.CfnDomain.IdleSettingsProperty(
@@ -317,7 +340,7 @@ class StudioEnvironment(Construct):
         self.user_profiles = [
             sagemaker.CfnUserProfile(
                 self,
-                f"User{''.join(p.capitalize() for p in name.split('-'))}",
+                _profile_id(name),
                 domain_id=self.domain.attr_domain_id,
                 user_profile_name=name,
                 user_settings=sagemaker.CfnUserProfile.UserSettingsProperty(

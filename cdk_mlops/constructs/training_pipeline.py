@@ -21,6 +21,11 @@ from cdk_mlops.compliance import (
     acknowledge_inline_policy,
     bucket_objects_finding,
 )
+from cdk_mlops.constructs._sagemaker import (
+    ENI_FINDING,
+    create_jobs_in_vpc,
+    vpc_job_network_statements,
+)
 from cdk_mlops.constructs._util import prop_error
 from cdk_mlops.constructs.data_lake import DataLake
 from cdk_mlops.constructs.model_registry import ModelRegistry
@@ -38,7 +43,9 @@ _PREFIX = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_\-/]*/$")
 def _commands_for(package: str) -> dict[str, StepCommand]:
     """The default step commands, pointed at ``package`` when the code is not ``pipeline_code``."""
     return {
-        step: StepCommand(module=f"{package}.{cmd.module.split('.', 1)[1]}", arguments=cmd.arguments)
+        step: StepCommand(
+            module=f"{package}.{cmd.module.split('.', 1)[1]}", arguments=cmd.arguments
+        )
         for step, cmd in DEFAULT_COMMANDS.items()
     }
 
@@ -107,7 +114,7 @@ class TrainingPipeline(Construct):
                 str(code_dir),
                 "Pass either code= or code_dir=, not both.",
             )
-        if not _PIPELINE_NAME.match(pipeline_name):
+        if not _PIPELINE_NAME.fullmatch(pipeline_name):
             raise prop_error(
                 "TrainingPipeline",
                 "pipeline_name",
@@ -118,7 +125,7 @@ class TrainingPipeline(Construct):
             ("processing_instance_type", processing_instance_type),
             ("training_instance_type", training_instance_type),
         ):
-            if not _INSTANCE.match(value):
+            if not _INSTANCE.fullmatch(value):
                 raise prop_error(
                     "TrainingPipeline",
                     name,
@@ -126,7 +133,7 @@ class TrainingPipeline(Construct):
                     "Use a SageMaker instance type such as 'ml.m5.large'.",
                 )
         for name, value in (("input_prefix", input_prefix), ("output_prefix", output_prefix)):
-            if not _PREFIX.match(value):
+            if not _PREFIX.fullmatch(value):
                 raise prop_error(
                     "TrainingPipeline",
                     name,
@@ -180,21 +187,10 @@ class TrainingPipeline(Construct):
             return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
         jobs = [arn("processing-job"), arn("training-job")]
-        eni_arn = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
         policy = iam.Policy(self, "Jobs", roles=[self.role])
         policy.add_statements(
-            iam.PolicyStatement(
-                sid="JobsOnlyInVpcWithKms",
-                actions=["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob"],
-                resources=jobs,
-                conditions={
-                    "Null": {
-                        "sagemaker:VpcSubnets": "false",
-                        "sagemaker:VpcSecurityGroupIds": "false",
-                        "sagemaker:VolumeKmsKey": "false",
-                        "sagemaker:OutputKmsKey": "false",
-                    }
-                },
+            create_jobs_in_vpc(
+                ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob"], jobs
             ),
             iam.PolicyStatement(
                 sid="ManageJobs",
@@ -219,39 +215,7 @@ class TrainingPipeline(Construct):
                 resources=[encryption_key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             ),
-            # VPC jobs attach network interfaces in our subnets with our security group only.
-            iam.PolicyStatement(
-                sid="JobNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                ],
-                resources=[
-                    eni_arn,
-                    *(
-                        stack.format_arn(service="ec2", resource="subnet", resource_name=sn)
-                        for sn in network.subnet_ids
-                    ),
-                    stack.format_arn(
-                        service="ec2",
-                        resource="security-group",
-                        resource_name=network.workload_security_group.security_group_id,
-                    ),
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="DescribeNetwork",
-                actions=[
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],
-            ),
+            *vpc_job_network_statements(stack, network),
             iam.PolicyStatement(
                 sid="JobLogs",
                 actions=[
@@ -360,7 +324,7 @@ class TrainingPipeline(Construct):
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/*]",
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]",
                 "AwsSolutions-IAM5[Resource::*]",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]",
+                ENI_FINDING,
             ],
             "Pipeline jobs get generated names (so job ARNs need a wildcard, and creation requires VPC and KMS by "
             "condition); SageMaker names its log groups and the network interfaces of VPC jobs; EC2 Describe* "

@@ -1,0 +1,74 @@
+"""IAM statements shared by roles that run SageMaker jobs in the VPC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+
+from cdk_mlops.constructs.network import Network
+
+#: Job creation must name VPC subnets, security groups and KMS keys for volume and output.
+VPC_KMS_REQUIRED: dict[str, dict[str, str]] = {
+    "Null": {
+        "sagemaker:VpcSubnets": "false",
+        "sagemaker:VpcSecurityGroupIds": "false",
+        "sagemaker:VolumeKmsKey": "false",
+        "sagemaker:OutputKmsKey": "false",
+    }
+}
+
+#: cdk-nag finding of the network-interface statement below.
+ENI_FINDING = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]"
+
+
+def create_jobs_in_vpc(
+    actions: Sequence[str], resources: Sequence[str], sid: str = "JobsOnlyInVpcWithKms"
+) -> iam.PolicyStatement:
+    """Allow creating jobs only with VPC and KMS settings (IAM ``Null`` conditions)."""
+    return iam.PolicyStatement(
+        sid=sid, actions=list(actions), resources=list(resources), conditions=VPC_KMS_REQUIRED
+    )
+
+
+def vpc_job_network_statements(stack: cdk.Stack, network: Network) -> list[iam.PolicyStatement]:
+    """What SageMaker needs on the execution role to attach a job to ``network``.
+
+    Network interfaces may be created only in the network's subnets with its workload security
+    group; Describe* calls have no resource-level permissions.
+    """
+    return [
+        iam.PolicyStatement(
+            sid="JobNetworkInterfaces",
+            actions=[
+                "ec2:CreateNetworkInterface",
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            ],
+            resources=[
+                stack.format_arn(service="ec2", resource="network-interface", resource_name="*"),
+                *(
+                    stack.format_arn(service="ec2", resource="subnet", resource_name=sn)
+                    for sn in network.subnet_ids
+                ),
+                stack.format_arn(
+                    service="ec2",
+                    resource="security-group",
+                    resource_name=network.workload_security_group.security_group_id,
+                ),
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="DescribeNetwork",
+            actions=[
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+            ],
+            resources=["*"],
+        ),
+    ]
