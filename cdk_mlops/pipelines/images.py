@@ -109,8 +109,9 @@ def sklearn_image_uri(scope: Construct, *, framework_version: str = DEFAULT_SKLE
             f"stack {stack.stack_name}: no SageMaker scikit-learn image registry known for "
             f"region {stack.region!r}; known regions: {', '.join(sorted(SKLEARN_REGISTRY_ACCOUNTS))}"
         )
-    if stack.node.try_find_child(MAPPING_ID) is None:
-        CfnMapping(
+    mapping = stack.node.try_find_child(MAPPING_ID)
+    if mapping is None:
+        mapping = CfnMapping(
             stack,
             MAPPING_ID,
             mapping={
@@ -118,7 +119,9 @@ def sklearn_image_uri(scope: Construct, *, framework_version: str = DEFAULT_SKLE
                 for region, account in sorted(SKLEARN_REGISTRY_ACCOUNTS.items())
             },
         )
-    account = Fn.find_in_map(MAPPING_ID, Aws.REGION, _ACCOUNT_KEY)
+    assert isinstance(mapping, CfnMapping)
+    # Through the mapping object (not Fn.find_in_map), so CDK knows the mapping is used.
+    account = mapping.find_in_map(Aws.REGION, _ACCOUNT_KEY)
     return Fn.join(
         "",
         [account, ".dkr.ecr.", Aws.REGION, ".", Aws.URL_SUFFIX, f"/{SKLEARN_REPOSITORY}:{tag}"],
