@@ -12,7 +12,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: synth test lint typecheck unit deps run-local bench clean
 
-deps: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
+SDK_VENV := .venv-sdk
+
+deps: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed $(SDK_VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +26,13 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements/checkov.txt
+	touch $@
+
+# The SageMaker SDK is only a test oracle (an equivalent SDK-built pipeline must have our step
+# structure); it is large and pins its own versions, so it lives apart too.
+$(SDK_VENV)/.installed: tests/oracle/requirements-sdk.txt
+	test -x $(SDK_VENV)/bin/python || $(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/python -m pip install -q -r tests/oracle/requirements-sdk.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
