@@ -759,12 +759,19 @@ def frame_from_input(data: ParsedInput | pd.DataFrame, model: LoadedModel) -> pd
             f"requests (or raise {ENV_MAX_ROWS})"
         )
     out: dict[str, Any] = {}
+    index = pd.RangeIndex(n)
     for values, check in zip(columns, model.checks, strict=True):
         if isinstance(check, _NumericCheck):
             out[check.name] = _numeric_column(values, check, where, text)
         else:
-            out[check.name] = _categorical_column(values, check, where)
-    return pd.DataFrame(out, columns=model.schema.feature_names, copy=False)
+            # an explicit object Series: pandas 3 would otherwise convert the strings to its
+            # arrow-backed str dtype, which costs more than the whole validation
+            out[check.name] = pd.Series(
+                _categorical_column(values, check, where), index=index, dtype=object, copy=False
+            )
+    # .copy() consolidates the per-column arrays into one block per dtype: scikit-learn's column
+    # selection reads a consolidated frame about twice as fast as eleven separate blocks
+    return pd.DataFrame(out, columns=model.schema.feature_names, copy=False).copy()
 
 
 # ----------------------------------------------------------------------------- predict
