@@ -26,9 +26,10 @@ from pathlib import Path
 PIPELINE_CODE_DIR = Path(__file__).resolve().parent.parent / "pipeline_code"
 _INCLUDE_SUFFIXES = frozenset({".py", ".json", ".csv", ".txt"})
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+#: ``inference.py`` at the source-dir root; ``{package}`` is the code package's name.
 INFERENCE_SHIM = (
     '"""Entry point for the SageMaker scikit-learn container (SAGEMAKER_PROGRAM)."""\n'
-    "from pipeline_code.inference.handler import input_fn, model_fn, output_fn, predict_fn\n\n"
+    "from {package}.inference.handler import input_fn, model_fn, output_fn, predict_fn\n\n"
     '__all__ = ["input_fn", "model_fn", "output_fn", "predict_fn"]\n'
 )
 
@@ -81,7 +82,9 @@ def _tar_gz(files: list[tuple[str, bytes]]) -> bytes:
 @functools.cache
 def build_bundles(code_dir: Path = PIPELINE_CODE_DIR) -> CodeBundles:
     """Build (once per process and content) the bundles of the package at ``code_dir``."""
-    files = _sources(Path(code_dir).resolve())
+    root = Path(code_dir).resolve()
+    files = _sources(root)
+    shim = INFERENCE_SHIM.format(package=root.name).encode()
     digest = hashlib.sha256()
     for name, data in files:
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
@@ -92,7 +95,7 @@ def build_bundles(code_dir: Path = PIPELINE_CODE_DIR) -> CodeBundles:
         out.mkdir(parents=True, exist_ok=True)
         for path, data in (
             (zip_path, _zip(files)),
-            (tar_path, _tar_gz([("inference.py", INFERENCE_SHIM.encode()), *files])),
+            (tar_path, _tar_gz([("inference.py", shim), *files])),
         ):
             tmp = path.with_suffix(".partial")
             tmp.write_bytes(data)

@@ -264,6 +264,13 @@ class TrainingPipeline(Construct):
             approval_status=registry.default_approval_status,
             cache_expire_after=cache_expire_after,
             commands=_commands_for(self.code.package_name),
+            # The scikit-learn serving container loads inference.py from the source-dir bundle.
+            inference_environment={
+                "SAGEMAKER_PROGRAM": "inference.py",
+                "SAGEMAKER_SUBMIT_DIRECTORY": self.code.sourcedir_s3_uri,
+                "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+                "SAGEMAKER_REGION": cdk.Aws.REGION,
+            },
         )
         self.pipeline = sagemaker.CfnPipeline(
             self,
