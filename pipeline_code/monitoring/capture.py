@@ -394,3 +394,81 @@ class _Reader:
                     f"JSON record must be an object or a list, got {type(rec).__name__}",
                     rec,
                 )
+
+
+DEFAULT_RECORDS = "/opt/ml/processing/input/records"
+DEFAULT_MODEL = "/opt/ml/processing/input/model"
+DEFAULT_OUTPUT = "/opt/ml/processing/output"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Simulate endpoint traffic: score records with the model, write them as capture files.
+
+    ``--records`` is a CSV/Parquet file or folder holding at least the schema's features;
+    ``--model-dir`` an extracted model (model.joblib + schema.json) or a folder with
+    model.tar.gz. Rows are scored through the inference handler, exactly as the endpoint would.
+    """
+    import argparse
+    import sys
+    import tempfile
+
+    from pipeline_code.inference import handler
+    from pipeline_code.inference.server import resolve_model_dir
+    from pipeline_code.monitoring.baseline import read_table
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument(
+        "--records",
+        default=DEFAULT_RECORDS,
+        help="CSV/Parquet file or folder (default %(default)s)",
+    )
+    parser.add_argument(
+        "--model-dir",
+        default=DEFAULT_MODEL,
+        help="model folder or model.tar.gz (default %(default)s)",
+    )
+    parser.add_argument(
+        "--output-dir", default=DEFAULT_OUTPUT, help="capture root (default %(default)s)"
+    )
+    parser.add_argument("--content-type", default=CSV_CONTENT_TYPE, choices=sorted(_TEXT_ENCODINGS))
+    parser.add_argument("--endpoint-name", default="local-endpoint")
+    parser.add_argument("--rows-per-request", type=int, default=1)
+    parser.add_argument("--interval-seconds", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    try:
+        with tempfile.TemporaryDirectory(prefix="capture-model-") as scratch:
+            model = handler.model_fn(resolve_model_dir(Path(args.model_dir), Path(scratch)))
+        records = read_table(Path(args.records), model.schema)
+        missing = [c for c in model.schema.feature_names if c not in records.columns]
+        if missing:
+            raise ValueError(f"records in {args.records!r} lack the features {missing}")
+        features = records[model.schema.feature_names]
+        prediction = handler.predict_fn(features, model)
+        if isinstance(prediction, handler.RejectedRequest):
+            raise prediction.error
+        files = write_capture_files(
+            features,
+            prediction.probabilities,
+            Path(args.output_dir),
+            content_type=args.content_type,
+            endpoint_name=args.endpoint_name,
+            rows_per_request=args.rows_per_request,
+            interval_seconds=args.interval_seconds,
+            decision_threshold=model.decision_threshold,
+        )
+    except (
+        ValueError,
+        FileNotFoundError,
+        handler.ModelLoadError,
+        handler.InferenceClientError,
+    ) as exc:
+        print(f"capture failed: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {len(features)} records as capture files: {len(files)} files under {args.output_dir}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

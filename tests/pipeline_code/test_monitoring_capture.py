@@ -227,3 +227,46 @@ def test_reader_counts_missing_and_extra_json_keys(
 def test_reader_needs_an_existing_folder(tmp_path: Path, churn_schema: Schema) -> None:
     with pytest.raises(FileNotFoundError, match="capture folder"):
         read_capture_files(tmp_path / "nope", churn_schema.feature_names)
+
+
+def test_main_scores_records_through_the_handler(
+    tmp_path: Path, model_artifact: Path, records: pd.DataFrame, churn_schema: Schema
+) -> None:
+    from pipeline_code.monitoring.capture import main
+
+    src = records.head(30).copy()
+    src.insert(0, "customer_id", range(30))  # extra columns are fine
+    src.to_parquet(tmp_path / "records.parquet")
+    rc = main(
+        [
+            "--records",
+            str(tmp_path / "records.parquet"),
+            "--model-dir",
+            str(model_artifact),
+            "--output-dir",
+            str(tmp_path / "cap"),
+            "--rows-per-request",
+            "10",
+        ]
+    )
+    assert rc == 0
+    data = read_capture_files(tmp_path / "cap", churn_schema.feature_names)
+    assert len(data.frame) == 30 and data.events == 3 and data.bad_records == []
+    first = json.loads(next((tmp_path / "cap").rglob("*.jsonl")).read_text().splitlines()[0])
+    probs = [
+        float(line.split(",")[0]) for line in first["captureData"]["endpointOutput"]["data"].split()
+    ]
+    assert len(probs) == 10 and all(0 <= p <= 1 for p in probs)
+
+    src.drop(columns=["region"]).to_parquet(tmp_path / "bad.parquet")
+    rc = main(
+        [
+            "--records",
+            str(tmp_path / "bad.parquet"),
+            "--model-dir",
+            str(model_artifact),
+            "--output-dir",
+            str(tmp_path / "cap2"),
+        ]
+    )
+    assert rc == 2
