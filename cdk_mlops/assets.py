@@ -12,10 +12,10 @@ exactly when the code does.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import io
+import os
 import tarfile
 import tempfile
 import zipfile
@@ -79,9 +79,12 @@ def _tar_gz(files: list[tuple[str, bytes]]) -> bytes:
     return gzip.compress(raw.getvalue(), mtime=0)
 
 
-@functools.cache
 def build_bundles(code_dir: Path = PIPELINE_CODE_DIR) -> CodeBundles:
-    """Build (once per process and content) the bundles of the package at ``code_dir``."""
+    """Build the bundles of the package at ``code_dir`` (written once per content version).
+
+    The sources are hashed on every call (milliseconds), so an edit is always seen; the bundle
+    files are reused when a folder for that version already exists.
+    """
     root = Path(code_dir).resolve()
     files = _sources(root)
     shim = INFERENCE_SHIM.format(package=root.name).encode()
@@ -97,7 +100,7 @@ def build_bundles(code_dir: Path = PIPELINE_CODE_DIR) -> CodeBundles:
             (zip_path, _zip(files)),
             (tar_path, _tar_gz([("inference.py", shim), *files])),
         ):
-            tmp = path.with_suffix(".partial")
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
             tmp.write_bytes(data)
-            tmp.replace(path)  # atomic: parallel synths never see half a bundle
+            tmp.replace(path)  # atomic rename: parallel synths never see half a bundle
     return CodeBundles(zip_path=zip_path, sourcedir_path=tar_path, code_version=version)

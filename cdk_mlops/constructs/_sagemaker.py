@@ -24,11 +24,25 @@ ENI_FINDING = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region
 
 
 def create_jobs_in_vpc(
-    actions: Sequence[str], resources: Sequence[str], sid: str = "JobsOnlyInVpcWithKms"
+    actions: Sequence[str],
+    resources: Sequence[str],
+    *,
+    require_isolation: bool = False,
+    sid: str = "JobsOnlyInVpcWithKms",
 ) -> iam.PolicyStatement:
-    """Allow creating jobs only with VPC and KMS settings (IAM ``Null`` conditions)."""
+    """Allow creating jobs only with VPC and KMS settings (IAM ``Null`` conditions).
+
+    ``require_isolation`` also demands network isolation and inter-container traffic
+    encryption (for pipeline roles; data scientists may need networked jobs).
+    """
+    conditions: dict[str, dict[str, str]] = {k: dict(v) for k, v in VPC_KMS_REQUIRED.items()}
+    if require_isolation:
+        conditions["Bool"] = {
+            "sagemaker:NetworkIsolation": "true",
+            "sagemaker:InterContainerTrafficEncryption": "true",
+        }
     return iam.PolicyStatement(
-        sid=sid, actions=list(actions), resources=list(resources), conditions=VPC_KMS_REQUIRED
+        sid=sid, actions=list(actions), resources=list(resources), conditions=conditions
     )
 
 

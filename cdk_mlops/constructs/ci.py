@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -29,6 +30,7 @@ from cdk_mlops.compliance import (
 )
 from cdk_mlops.constructs._util import is_token, prop_error
 
+_PIPELINE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}")
 _CONNECTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/.+$"
 )
@@ -70,7 +72,8 @@ class BasicCi(Construct):
     :param source: default ``CiSource.s3_object(artifact_bucket, "ci/source.zip")``.
     :param artifact_bucket: versioned, KMS-encrypted bucket for pipeline artifacts (the data
         lake's artifacts bucket is a good choice).
-    :param encryption_key: key of the artifacts and build outputs.
+    :param encryption_key: key of the build outputs. CodePipeline encrypts artifacts with the
+        artifact bucket's own key (the data lake's buckets have one).
     :param logs_key: key of the build log groups.
     :param sagemaker_pipeline_name: the pipeline ``RunPipeline`` starts.
     :param test_commands: default ``["make test"]``.
@@ -117,6 +120,15 @@ class BasicCi(Construct):
                 "source",
                 src,
                 "Use CiSource.s3_object(bucket, key) or CiSource.connection(...).",
+            )
+        if not is_token(sagemaker_pipeline_name) and not _PIPELINE_NAME.fullmatch(
+            sagemaker_pipeline_name
+        ):
+            raise prop_error(
+                "BasicCi",
+                "sagemaker_pipeline_name",
+                sagemaker_pipeline_name,
+                "Give the SageMaker pipeline's name: letters, digits and hyphens (TrainingPipeline.pipeline_name).",
             )
         if not test_commands:
             raise prop_error(
@@ -193,7 +205,7 @@ class BasicCi(Construct):
 
         self.test_project = project("Test", test_commands, "Runs the project's tests")
         run_commands = [
-            f"ARN=$(aws sagemaker start-pipeline-execution --pipeline-name {sagemaker_pipeline_name} "
+            f"ARN=$(aws sagemaker start-pipeline-execution --pipeline-name {shlex.quote(sagemaker_pipeline_name)} "
             "--pipeline-execution-display-name ci-$CODEBUILD_BUILD_NUMBER "
             "--query PipelineExecutionArn --output text)",
             "echo started $ARN",

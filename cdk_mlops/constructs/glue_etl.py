@@ -26,6 +26,7 @@ from cdk_mlops.compliance import (
     acknowledge_inline_policy,
     bucket_objects_finding,
 )
+from cdk_mlops.constructs._notifications import encrypted_topic
 from cdk_mlops.constructs._util import prop_error
 from cdk_mlops.constructs.data_lake import DataLake
 from cdk_mlops.constructs.pipeline_code import PipelineCode, grant_asset_read
@@ -153,6 +154,14 @@ class GlueEtl(Construct):
             )
 
         self.code = code or PipelineCode(self, "Code")
+        entry = self.code.code_dir / "etl" / "glue_job.py"
+        if not entry.is_file():
+            raise prop_error(
+                "GlueEtl",
+                "code",
+                str(self.code.code_dir),
+                "The code package has no etl/glue_job.py (the Glue entry script); start from pipeline_code's.",
+            )
         schema_asset = s3_assets.Asset(self, "Schema", path=str(schema_path))
         # Our own asset + Code.from_bucket: Code.from_asset would grant the whole asset bucket.
         script = s3_assets.Asset(
@@ -282,8 +291,8 @@ class GlueEtl(Construct):
         else:
             self.trigger = None
 
-        self.alarm_topic = alarm_topic or sns.Topic(
-            self, "AlarmTopic", master_key=encryption_key, enforce_ssl=True
+        self.alarm_topic = alarm_topic or encrypted_topic(
+            self, "AlarmTopic", key=None, display_name="Glue ETL failures"
         )
         self.failure_rule = events.Rule(
             self,
@@ -327,6 +336,13 @@ class GlueEtl(Construct):
             s3_prefix=self.curated_prefix,
             columns=columns,
             partition_keys=[glue.Column(name=INGEST_PARTITION, type=glue.Schema.STRING)],
+            # The job writes ingest_date=YYYY-MM-DD folders without registering partitions;
+            # projection lets Athena and Spark find them with no crawler.
+            partition_projection={
+                INGEST_PARTITION: glue.PartitionProjectionConfiguration.date(
+                    min="2020-01-01", max="NOW", format="yyyy-MM-dd"
+                )
+            },
             data_format=glue.DataFormat.PARQUET,
             description=f"Clean {dataset} rows written by the Glue ETL",
         )

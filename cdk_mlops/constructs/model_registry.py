@@ -15,6 +15,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from cdk_mlops.constructs._notifications import encrypted_topic
 from cdk_mlops.constructs._util import is_token, prop_error
 
 _GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -141,12 +142,8 @@ class ModelRegistry(Construct):
         )
         self.group.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
 
-        self.topic = notification_topic or sns.Topic(
-            self,
-            "Notifications",
-            master_key=encryption_key,
-            enforce_ssl=True,
-            display_name="Model registry",
+        self.topic = notification_topic or encrypted_topic(
+            self, "Notifications", key=encryption_key, display_name="Model registry"
         )
         self.state_change_rule = self.on_state_change(
             "StateChange", target=targets.SnsTopic(self.topic)

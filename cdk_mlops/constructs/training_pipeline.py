@@ -62,9 +62,10 @@ class TrainingPipeline(Construct):
     Secure defaults every job gets (cdk-nag cannot see inside a pipeline definition; the tests
     assert them on the definition): the network's isolated subnets and workload security group,
     ``encryption_key`` on volumes and outputs, network isolation, inter-container traffic
-    encryption. The pipeline role may start jobs only with VPC and KMS settings (IAM ``Null``
-    conditions), reads only ``input_prefix`` of the curated zone and the code, writes only
-    ``output_prefix`` of the artifacts zone, and registers only into ``registry``.
+    encryption. The pipeline role may start jobs only with VPC and KMS settings, network
+    isolation and inter-container encryption (IAM conditions), reads only ``input_prefix`` of the
+    curated zone and the code, writes only ``output_prefix`` of the artifacts zone, and registers
+    only into ``registry``.
 
     :param code_dir: your own code package with the module layout of ``pipeline_code``
         (``processing.preprocess``, ``training.train``, ``evaluation.evaluate``,
@@ -190,7 +191,9 @@ class TrainingPipeline(Construct):
         policy = iam.Policy(self, "Jobs", roles=[self.role])
         policy.add_statements(
             create_jobs_in_vpc(
-                ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob"], jobs
+                ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob"],
+                jobs,
+                require_isolation=True,
             ),
             iam.PolicyStatement(
                 sid="ManageJobs",

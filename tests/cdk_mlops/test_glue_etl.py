@@ -253,12 +253,6 @@ def test_table_of_a_custom_schema_lives_in_its_database_and_prefix(built: Built)
     assert rendered(inp["StorageDescriptor"]["Location"]).endswith('"/clean/loans/"]]}')
 
 
-@pytest.mark.xfail(
-    reason="glue_etl.py _table(): the docstring promises partition projection on ingest_date "
-    "('so no crawler is needed') but S3Table gets no partition_projection; nothing registers "
-    "the partitions the job writes, so queries on the table see no rows",
-    strict=True,
-)
 def test_table_projects_the_ingest_date_partitions(built: Built) -> None:
     params = built.props("AWS::Glue::Table", "EtlCuratedTable")["TableInput"]["Parameters"]
     assert params.get("projection.enabled") == "true"
@@ -359,12 +353,6 @@ def test_default_alarm_topic_is_encrypted_and_tls_only(built: Built) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="glue_etl.py: the default alarm topic is encrypted with encryption_key (the data "
-    "key), whose policy does not admit cloudwatch.amazonaws.com, so the alarm cannot publish; "
-    "the docstring promises 'a new topic with its own key that does'",
-    strict=True,
-)
 def test_default_alarm_topic_key_admits_cloudwatch_and_eventbridge(built: Built) -> None:
     topic = built.props("AWS::SNS::Topic", "EtlAlarmTopic")
     key_lid = topic["KmsMasterKeyId"]["Fn::GetAtt"][0]
@@ -533,11 +521,6 @@ def test_fails_when_the_schema_is_invalid(lake_stack: Any, tmp_path: Path) -> No
         _etl(lake_stack, schema_file=bad)
 
 
-@pytest.mark.xfail(
-    reason="glue_etl.py: a code package without etl/glue_job.py fails inside jsii with "
-    "RuntimeError 'Cannot find asset at ...', not a GlueEtl error naming code and the fix",
-    strict=True,
-)
 def test_fails_when_the_code_has_no_glue_job_script(lake_stack: Any, tmp_path: Path) -> None:
     pkg = tmp_path / "my_code"
     pkg.mkdir()

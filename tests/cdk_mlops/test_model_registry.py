@@ -217,11 +217,6 @@ def test_a_given_key_encrypts_the_topic(built: Built) -> None:
     }
 
 
-@pytest.mark.xfail(
-    reason="model_registry.py: without encryption_key the topic is created with master_key=None, "
-    "i.e. unencrypted; the docstring promises 'a new key that does' admit EventBridge",
-    strict=True,
-)
 def test_topic_is_encrypted_by_default(built: Built) -> None:
     topic = built.props("AWS::SNS::Topic", "ChurnNotifications")
     assert "KmsMasterKeyId" in topic

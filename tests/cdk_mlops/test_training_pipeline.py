@@ -432,7 +432,7 @@ def test_role_is_for_sagemaker_only_with_no_managed_policies(built: Built) -> No
     assert "ManagedPolicyArns" not in role
 
 
-def test_jobs_may_be_created_only_with_vpc_and_kms_settings(built: Built) -> None:
+def test_jobs_may_be_created_only_isolated_in_the_vpc_with_kms(built: Built) -> None:
     statements = built.statements("Training")
     creators = [
         s
@@ -448,7 +448,11 @@ def test_jobs_may_be_created_only_with_vpc_and_kms_settings(built: Built) -> Non
             "sagemaker:VpcSecurityGroupIds": "false",
             "sagemaker:VolumeKmsKey": "false",
             "sagemaker:OutputKmsKey": "false",
-        }
+        },
+        "Bool": {
+            "sagemaker:NetworkIsolation": "true",
+            "sagemaker:InterContainerTrafficEncryption": "true",
+        },
     }
     resources = [rendered(r) for r in as_list(creator["Resource"])]
     assert [r.rsplit(":", 1)[-1] for r in resources] == [
