@@ -33,7 +33,6 @@ _ROW = "__etl_row"
 _VALID = "__etl_valid"
 _RAW_PREFIX = "__raw__"
 _CLEAN_PREFIX = "__clean__"
-_WS = r"^[ \t\n\x0B\f\r]+|[ \t\n\x0B\f\r]+$"
 
 
 def _lit(text: str) -> str:
@@ -80,7 +79,7 @@ def annotate(df: DataFrame, schema: Schema) -> DataFrame:
     staged = staged.selectExpr(
         "*",
         *[
-            f"nullif(regexp_replace(CAST({_q(_RAW_PREFIX + name)} AS STRING), {_lit(_WS)}, ''), '') AS {alias}"
+            f"nullif(btrim(CAST({_q(_RAW_PREFIX + name)} AS STRING), {_lit(R.WHITESPACE)}), '') AS {alias}"
             for name, alias in trim.items()
         ],
     )

@@ -95,6 +95,7 @@ def test_injected_values_look_like_real_mistakes(churn: Schema) -> None:
             assert value in {"abc", "12,5", "1d", "NaN", "--3"}
         elif rec["kind"] == "out_of_range":
             spec = churn.column(rec["column"])
+            assert value is not None
             assert float(value) > (spec.max or 0) or float(value) < (spec.min or 0)
         elif rec["kind"] == "missing_value":
             assert value == ""

@@ -1,0 +1,194 @@
+"""Training under the SageMaker contract: env vars, hyperparameters, artifacts, failure file."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline_code.data.tables import read_table
+from pipeline_code.schema import Schema
+from pipeline_code.training.train import (
+    HyperparameterError,
+    Hyperparameters,
+    build_parser,
+    load_model_dir,
+    main,
+    package_model,
+    resolve_hyperparameters,
+    train,
+)
+
+
+def test_model_tarball_holds_the_three_files_and_predicts(
+    churn: Schema, churn_model: Path, churn_splits: dict[str, Path]
+) -> None:
+    with tarfile.open(churn_model) as tar:
+        assert sorted(tar.getnames()) == ["metadata.json", "model.joblib", "schema.json"]
+    pipeline, schema, metadata = load_model_dir(churn_model)
+    assert schema == churn
+    test = read_table(churn_splits["test"], churn)
+    proba = pipeline.predict_proba(test[churn.feature_names])
+    assert proba.shape == (len(test), 2)
+    assert metadata["training_rows"] > 1000
+    assert metadata["hyperparameters"]["max_iter"] == 60
+    assert set(metadata["library_versions"]) >= {"scikit-learn", "pandas", "numpy"}
+    assert metadata["metrics"]["validation"]["auc"] > 0.7
+
+
+def test_model_ignores_sensitive_attributes_and_unknown_categories(
+    churn: Schema, churn_model: Path, churn_splits: dict[str, Path]
+) -> None:
+    pipeline, _schema, _meta = load_model_dir(churn_model)
+    x = read_table(churn_splits["test"], churn)[churn.feature_names].head(5).copy()
+    assert "gender" not in x.columns
+    base = pipeline.predict_proba(x)
+    x.loc[:, "region"] = "mars"  # rejecting unknown categories is the inference handler's job
+    x.loc[:, "total_charges"] = np.nan  # nullable: imputed
+    assert np.isfinite(pipeline.predict_proba(x)).all()
+    assert base.shape == (5, 2)
+
+
+def test_logistic_model_type_trains(
+    churn: Schema, churn_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    result = train(
+        churn_splits["train"], tmp_path, churn, Hyperparameters(model_type="logistic", C=0.5)
+    )
+    pipeline, _s, meta = load_model_dir(tmp_path)
+    assert type(pipeline.named_steps["model"]).__name__ == "LogisticRegression"
+    assert meta["hyperparameters"]["model_type"] == "logistic"
+    assert result.tarball is None
+
+
+def test_sagemaker_environment_drives_paths(
+    churn_splits: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(churn_splits["train"]))
+    monkeypatch.setenv("SM_CHANNEL_VALIDATION", str(churn_splits["validation"]))
+    monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
+    hp_file = tmp_path / "hyperparameters.json"
+    # SageMaker stores every value as a string, JSON-encoded by the SDK
+    hp_file.write_text(
+        json.dumps(
+            {
+                "model_type": '"hgb"',
+                "max_iter": "30",
+                "learning_rate": "0.2",
+                "sagemaker_program": '"train.py"',
+            }
+        )
+    )
+    rc = main(
+        ["--hyperparameters-file", str(hp_file), "--max_iter", "25", "--code-version", "abc123"]
+    )
+    assert rc == 0
+    meta = json.loads((tmp_path / "model" / "metadata.json").read_text())
+    assert meta["hyperparameters"]["max_iter"] == 25  # the command line wins over the file
+    assert meta["hyperparameters"]["learning_rate"] == 0.2
+    assert meta["code_version"] == "abc123"
+    assert meta["validation_rows"] > 0
+    assert "validation:auc=" in capsys.readouterr().err
+
+
+def test_failure_is_written_to_the_failure_file(
+    churn_splits: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failure = tmp_path / "output" / "failure"
+    failure.parent.mkdir()
+    rc = main(
+        [
+            "--train", str(churn_splits["train"]),
+            "--model-dir", str(tmp_path / "m"),
+            "--hyperparameters-file", str(tmp_path / "none.json"),
+            "--failure-file", str(failure),
+            "--model_type", "forest",
+        ]
+    )  # fmt: skip
+    assert rc == 1
+    assert "model_type is 'forest'" in failure.read_text()
+    assert "training failed" in capsys.readouterr().err
+
+
+def test_missing_train_channel_fails_cleanly(tmp_path: Path) -> None:
+    rc = main(["--train", str(tmp_path / "absent"), "--model-dir", str(tmp_path / "m"), "--schema", "churn",
+               "--hyperparameters-file", str(tmp_path / "none.json"), "--failure-file", str(tmp_path / "no" / "f")])  # fmt: skip
+    assert rc == 1
+    assert not (tmp_path / "no").exists()  # no failure folder outside SageMaker
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"model_type": "forest"}, "use one of"),
+        ({"max_iter": "many"}, "max_iter='many' must be an integer"),
+        ({"max_iter": "2.5"}, "must be an integer"),
+        ({"learning_rate": "0"}, "learning_rate=0.0 must be between"),
+        ({"C": "-1"}, "C=-1.0 must be greater than 0"),
+        ({"max_depth": "0"}, "max_depth=0"),
+        ({"depth": "3"}, "unknown hyperparameters \\['depth'\\]"),
+        ({"max_iter": None}, "needs a value"),
+    ],
+)
+def test_fails_on_bad_hyperparameters(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(HyperparameterError, match=message):
+        Hyperparameters.from_mapping(raw)
+
+
+def test_hyperparameters_accept_sagemaker_spellings() -> None:
+    hp = Hyperparameters.from_mapping(
+        {"max_iter": "200.0", "max_depth": "null", "model_type": '"logistic"', "C": 2}
+    )
+    assert (hp.max_iter, hp.max_depth, hp.model_type, hp.C) == (200, None, "logistic", 2.0)
+
+
+def test_hyperparameters_file_must_be_a_json_object(tmp_path: Path) -> None:
+    bad = tmp_path / "hp.json"
+    bad.write_text("[1, 2]")
+    args = build_parser().parse_args(["--hyperparameters-file", str(bad)])
+    with pytest.raises(HyperparameterError, match="JSON object"):
+        resolve_hyperparameters(args)
+    bad.write_text("{not json")
+    with pytest.raises(HyperparameterError, match="not valid JSON"):
+        resolve_hyperparameters(args)
+
+
+def test_single_class_training_data_is_refused(
+    churn: Schema, churn_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    df = read_table(churn_splits["train"], churn)
+    df[df["churned"] == 0].to_csv(tmp_path / "train.csv", index=False)
+    with pytest.raises(ValueError, match="only one class"):
+        train(tmp_path / "train.csv", tmp_path / "m", churn, Hyperparameters(max_iter=5))
+
+
+def test_packaging_and_loading_fail_clearly_without_a_model(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"model\.joblib is missing"):
+        package_model(tmp_path, tmp_path / "model.tar.gz")
+    with pytest.raises(FileNotFoundError, match=r"holds no model\.joblib"):
+        load_model_dir(tmp_path)
+
+
+def test_training_is_deterministic(
+    churn: Schema, churn_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    test = read_table(churn_splits["test"], churn)[churn.feature_names]
+    probs = []
+    for run in ("a", "b"):
+        train(
+            churn_splits["train"],
+            tmp_path / run,
+            churn,
+            Hyperparameters(max_iter=20, random_state=3),
+        )
+        pipeline, _s, _m = load_model_dir(tmp_path / run)
+        probs.append(pipeline.predict_proba(test)[:, 1])
+    np.testing.assert_array_equal(probs[0], probs[1])
+    assert isinstance(test, pd.DataFrame)
