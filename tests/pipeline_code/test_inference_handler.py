@@ -475,3 +475,88 @@ def test_error_subclasses_the_toolkit_error_when_installed(tmp_path: Path) -> No
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "400 bad row bad row"
+
+
+@pytest.fixture
+def pandas_csv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send even small plain CSV bodies through pandas' C parser (normally from 200 lines on)."""
+    monkeypatch.setattr(h, "_PANDAS_CSV_MIN_LINES", 0)
+
+
+@pytest.mark.usefixtures("pandas_csv")
+def test_plain_and_quoted_csv_paths_agree(loaded_model: h.LoadedModel, rows: pd.DataFrame) -> None:
+    """Unquoted rectangular CSV goes through pandas' C parser, anything else through csv; same answers."""
+    plain = _csv(rows)
+    quoted = plain.decode().replace("north", '"north"').replace("south", '"south"').encode()
+    parsed_plain, parsed_quoted = h.input_fn(plain, "text/csv"), h.input_fn(quoted, "text/csv")
+    assert isinstance(parsed_plain, h.ParsedInput) and isinstance(parsed_quoted, h.ParsedInput)
+    assert parsed_plain.frame is not None and parsed_quoted.frame is None
+    a, b = h.predict_fn(parsed_plain, loaded_model), h.predict_fn(parsed_quoted, loaded_model)
+    assert isinstance(a, h.Prediction) and isinstance(b, h.Prediction)
+    np.testing.assert_array_equal(a.probabilities, b.probabilities)
+
+
+@pytest.mark.usefixtures("pandas_csv")
+@pytest.mark.parametrize("quote", [False, True])
+def test_both_csv_paths_refuse_the_same_bad_values(
+    loaded_model: h.LoadedModel, rows: pd.DataFrame, quote: bool
+) -> None:
+    body = _bad_csv_line(rows, "paperless_billing", "1").decode()
+    if quote:
+        for region in ("north", "south", "east", "west"):
+            body = body.replace(region, f'"{region}"')
+    parsed = h.input_fn(body, "text/csv")
+    assert isinstance(parsed, h.ParsedInput) and (parsed.frame is None) == quote
+    err = _client_error(body, "text/csv", loaded_model)
+    expected = (
+        "line 2: paperless_billing='1' is not a known category; send one of ['false', 'true']"
+    )
+    assert expected in err.message
+
+
+def test_large_plain_csv_uses_the_pandas_parser(
+    loaded_model: h.LoadedModel, churn_schema: Schema
+) -> None:
+    big = synthetic_features(churn_schema, 300, seed=8)
+    parsed = h.input_fn(_csv(big), "text/csv")
+    assert (
+        isinstance(parsed, h.ParsedInput) and parsed.frame is not None and parsed.row_count == 300
+    )
+    small = h.input_fn(_csv(big.head(5)), "text/csv")
+    assert isinstance(small, h.ParsedInput) and small.frame is None
+
+
+@pytest.mark.usefixtures("pandas_csv")
+@pytest.mark.parametrize(
+    ("column", "value", "needle"),
+    [
+        ("contract_type", "weekly", "line 2: contract_type='weekly' is not a known category"),
+        ("tenure_months", "abc", "line 2: tenure_months='abc' is not a number"),
+        ("tenure_months", "500", "line 2: tenure_months=500.0 is out of range"),
+        ("tenure_months", "3.5", "is not a whole number"),
+        ("monthly_charges", "", "line 2: monthly_charges is missing"),
+        ("monthly_charges", "inf", "out of range"),
+        ("region", "", "line 2: region is missing but is not nullable"),
+    ],
+)
+def test_pandas_csv_path_messages(
+    loaded_model: h.LoadedModel, rows: pd.DataFrame, column: str, value: str, needle: str
+) -> None:
+    body = _bad_csv_line(rows, column, value)
+    parsed = h.input_fn(body, "text/csv")
+    assert isinstance(parsed, h.ParsedInput) and parsed.frame is not None
+    err = _client_error(body, "text/csv", loaded_model)
+    assert err.status_code == 400 and needle in err.message
+
+
+@pytest.mark.usefixtures("pandas_csv")
+def test_pandas_csv_path_header_and_width(loaded_model: h.LoadedModel, rows: pd.DataFrame) -> None:
+    permuted = rows[list(reversed(rows.columns))]
+    with_header = h.predict_fn(h.input_fn(_csv(permuted, header=True), "text/csv"), loaded_model)
+    plain = h.predict_fn(h.input_fn(_csv(rows), "text/csv"), loaded_model)
+    assert isinstance(with_header, h.Prediction) and isinstance(plain, h.Prediction)
+    np.testing.assert_allclose(with_header.probabilities, plain.probabilities)
+    err = _client_error(b"1,2,3\n4,5,6\n", "text/csv", loaded_model)
+    assert "line 1, line 2: expected 11 values" in err.message and "got 3" in err.message
+    only_header = ",".join(rows.columns).encode()
+    assert "header line but no rows" in _client_error(only_header, "text/csv", loaded_model).message

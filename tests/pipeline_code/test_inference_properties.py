@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -134,6 +136,16 @@ def test_random_bytes(
     _check(body, content_type, accept, loaded_model)
 
 
+@pytest.fixture(params=["csv-module", "pandas"])
+def csv_parser(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run the CSV property test through both CSV parsers of input_fn."""
+    saved = h._PANDAS_CSV_MIN_LINES
+    h._PANDAS_CSV_MIN_LINES = 0 if request.param == "pandas" else 10**9
+    yield
+    h._PANDAS_CSV_MIN_LINES = saved
+
+
+@pytest.mark.usefixtures("csv_parser")
 @SETTINGS
 @given(
     data=st.data(),
