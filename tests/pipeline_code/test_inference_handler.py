@@ -560,3 +560,18 @@ def test_pandas_csv_path_header_and_width(loaded_model: h.LoadedModel, rows: pd.
     assert "line 1, line 2: expected 11 values" in err.message and "got 3" in err.message
     only_header = ",".join(rows.columns).encode()
     assert "header line but no rows" in _client_error(only_header, "text/csv", loaded_model).message
+
+
+def test_frame_without_the_pandas_3_block_api(
+    loaded_model: h.LoadedModel, rows: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandas 2.x has no create_dataframe_from_blocks: the dict-and-copy fallback gives the same frame."""
+    parsed = h.input_fn(_csv(rows), "text/csv")
+    assert isinstance(parsed, h.ParsedInput)
+    fast = h.frame_from_input(parsed, loaded_model)
+    monkeypatch.setattr(h, "_create_frame_from_blocks", None)
+    slow = h.frame_from_input(parsed, loaded_model)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert list(fast.columns) == loaded_model.schema.feature_names
+    assert fast._mgr.nblocks == slow._mgr.nblocks == 2  # one float block, one object block
+    assert set(map(str, fast.dtypes)) == {"float64", "object"}
