@@ -7,6 +7,7 @@ and the target as 0/1 integers (1 = the schema's positive label).
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -62,9 +63,31 @@ def data_files(path: Path) -> tuple[str, list[Path]]:
     )
 
 
-def read_raw_csv(path: Path) -> pd.DataFrame:
-    """A CSV with every value as a string exactly as written (no NA guessing, no type inference)."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+def read_raw_csv(path: Path, *, extra_field_column: str | None = None) -> pd.DataFrame:
+    """A CSV with every value as a string exactly as written (no NA guessing, no type inference).
+
+    With ``extra_field_column``, lines with more fields than the header keep their first extra
+    field in that column (the rest is cut) instead of failing the whole read; the ETL
+    quarantines such rows.
+    """
+    if extra_field_column is None:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh), None)
+    if not header:
+        raise ValueError(f"CSV {str(path)!r} is empty; it needs a header row naming the columns")
+    width = len(header) + 1
+    return pd.read_csv(
+        path,
+        header=None,
+        skiprows=1,
+        names=[*header, extra_field_column],
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        engine="python",  # the C engine cannot hand over long lines to a callback
+        on_bad_lines=lambda fields: fields[:width],
+    )
 
 
 def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:

@@ -7,6 +7,7 @@ Job arguments (Glue passes them as ``--name value``)::
     --quarantine_path  s3://bucket/quarantine/   bad rows with quarantine_reason
     --schema_path      s3://bucket/schema.json   the dataset contract (or a built-in name)
     --ingest_date      2024-05-01                optional, default: today (UTC)
+    --code_version     1a2b3c                    optional, echoed in the job's result log
 
 On Glue, ``pipeline_code`` must be importable: ship it with ``--extra-py-files`` (a zip of the
 package). Without ``awsglue`` (a laptop) the same arguments are parsed with argparse and a
@@ -41,21 +42,23 @@ def parse_args(argv: Sequence[str]) -> dict[str, str | None]:
         for name in REQUIRED_ARGS:
             parser.add_argument(f"--{name}", required=True)
         parser.add_argument("--ingest_date", default=None)
+        parser.add_argument("--code_version", default=None)
         parser.add_argument("--JOB_NAME", default="local")
         args, _unknown = parser.parse_known_args(list(argv))  # Glue adds its own --arguments
         return vars(args)
     wanted = [*REQUIRED_ARGS, "JOB_NAME"]
     full = ["glue_job", *argv]
-    if "--ingest_date" in full:
-        wanted.append("ingest_date")
-    resolved: dict[str, Any] = getResolvedOptions(full, wanted)
-    resolved.setdefault("ingest_date", None)
+    # getResolvedOptions fails on absent names, so optional ones are asked for only when given.
+    optional = [name for name in ("ingest_date", "code_version") if f"--{name}" in full]
+    resolved: dict[str, Any] = getResolvedOptions(full, wanted + optional)
+    for name in ("ingest_date", "code_version"):
+        resolved.setdefault(name, None)
     return resolved
 
 
 def load_schema(spark: SparkSession, schema_path: str) -> Schema:
     """Read the schema through Spark (works for ``s3://`` and local paths) or by built-in name."""
-    if not schema_path.endswith(".json"):
+    if "/" not in schema_path and not schema_path.endswith(".json"):
         return Schema.builtin(schema_path)
     rows = spark.read.text(schema_path, wholetext=True).collect()
     if not rows:
@@ -94,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         schema,
         ingest_date=args.get("ingest_date"),
     )
-    print(result.to_json())
+    report = json.loads(result.to_json())
+    report["code_version"] = args.get("code_version")
+    print(json.dumps(report, indent=2))
     if glue_job is not None:
         glue_job.commit()
     return 0

@@ -56,6 +56,9 @@ def annotate_pandas(raw: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, pd
     checks: list[tuple[str, np.ndarray]] = []
     clean = pd.DataFrame(index=raw.index)
 
+    if R.EXTRA_FIELD_COLUMN in raw.columns:
+        checks.append((R.MALFORMED_ROW, _trim(raw[R.EXTRA_FIELD_COLUMN]).notna().to_numpy()))
+
     ident = _trim(raw[schema.id_column])
     checks.append((R.MISSING_ID, ident.isna().to_numpy()))
     clean[schema.id_column] = ident
@@ -161,7 +164,9 @@ def run_etl_pandas(
         raise FileNotFoundError(
             f"ETL input {str(src)!r} has no CSV file; pass a CSV file or a folder of them"
         )
-    raw = pd.concat([read_raw_csv(f) for f in files], ignore_index=True)
+    raw = pd.concat(
+        [read_raw_csv(f, extra_field_column=R.EXTRA_FIELD_COLUMN) for f in files], ignore_index=True
+    )
     clean, quarantine = transform_pandas(raw, schema)
     for frame, base in ((clean, Path(output_path)), (quarantine, Path(quarantine_path))):
         part = base / f"{INGEST_PARTITION}={day}"

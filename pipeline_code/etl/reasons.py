@@ -10,6 +10,7 @@ from __future__ import annotations
 REASON_COLUMN = "quarantine_reason"
 REASON_SEPARATOR = ";"
 
+MALFORMED_ROW = "malformed_row"
 MISSING_ID = "missing_id"
 DUPLICATE_ID = "duplicate_id"
 MISSING_LABEL = "missing_label"
@@ -22,6 +23,7 @@ OUT_OF_RANGE = "out_of_range"
 UNKNOWN_CATEGORY = "unknown_category"
 
 ROW_REASONS: tuple[str, ...] = (
+    MALFORMED_ROW,
     MISSING_ID,
     DUPLICATE_ID,
     MISSING_LABEL,
@@ -30,6 +32,11 @@ ROW_REASONS: tuple[str, ...] = (
     INVALID_TIMESTAMP,
 )
 COLUMN_REASONS: tuple[str, ...] = (MISSING_VALUE, INVALID_TYPE, OUT_OF_RANGE, UNKNOWN_CATEGORY)
+
+# Raw CSV is read with one column more than its header: a value there means the line had more
+# fields than the header (a stray delimiter, an unquoted comma), and the row is quarantined as
+# malformed_row instead of being silently cut. Fewer fields than the header read as missing.
+EXTRA_FIELD_COLUMN = "__extra_field"
 
 # Strict grammars so that Spark (Java) and pandas (Python) accept exactly the same strings:
 # Spark's cast alone would accept "1d" or "NaN", Python's float() accepts "1_000" or "inf".

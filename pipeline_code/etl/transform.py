@@ -5,7 +5,7 @@ Rules (the pandas engine in :mod:`pipeline_code.etl.pandas_transform` implements
 1. Every input column is read as a string and trimmed; blank values are missing.
 2. Every column of ``schema.all_columns`` must exist, else :class:`MissingColumnsError`.
 3. Per row, every problem becomes a reason (``;``-joined in ``quarantine_reason``):
-   ``missing_id``, ``missing_timestamp``/``invalid_timestamp``, and per column
+   ``malformed_row`` (a CSV line with more fields than the header), ``missing_id``, ``missing_timestamp``/``invalid_timestamp``, and per column
    ``missing_value:<c>`` (non-nullable), ``invalid_type:<c>`` (not a number, not an integer,
    infinite), ``out_of_range:<c>``, ``unknown_category:<c>``; then ``missing_label`` /
    ``invalid_label`` (neither the positive nor the negative label).
@@ -107,7 +107,13 @@ def annotate(df: DataFrame, schema: Schema) -> DataFrame:
     staged = staged.selectExpr("*", *stage2)
 
     # Stage 3: one boolean per check, and the clean values.
-    checks: list[tuple[str, str]] = [(R.MISSING_ID, f"{trim[schema.id_column]} IS NULL")]
+    checks: list[tuple[str, str]] = []
+    if R.EXTRA_FIELD_COLUMN in trimmed_names:
+        extra = _q(_RAW_PREFIX + R.EXTRA_FIELD_COLUMN)
+        checks.append(
+            (R.MALFORMED_ROW, f"nullif(btrim({extra}, {_lit(R.WHITESPACE)}), '') IS NOT NULL")
+        )
+    checks.append((R.MISSING_ID, f"{trim[schema.id_column]} IS NULL"))
     clean: list[str] = [f"{trim[schema.id_column]} AS {_q(_CLEAN_PREFIX + schema.id_column)}"]
     if schema.timestamp_column:
         t = trim[schema.timestamp_column]
@@ -208,10 +214,19 @@ def transform(df: DataFrame, schema: Schema) -> tuple[DataFrame, DataFrame]:
 
 
 def read_raw(spark: SparkSession, path: str) -> DataFrame:
-    """Read CSV (file, folder or S3 prefix) with a header, every column as a string."""
+    """Read CSV (file, folder or S3 prefix) with a header, every column as a string.
+
+    The header is read first (one small job); the data is then read with one string column
+    more than the header, ``__extra_field``, which catches the first surplus field of lines
+    longer than the header (Spark's CSV reader would otherwise drop surplus fields silently).
+    """
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    header = spark.read.option("header", "true").option("inferSchema", "false").csv(path).columns
+    fields = [StructField(name, StringType()) for name in [*header, R.EXTRA_FIELD_COLUMN]]
     return (
-        spark.read.option("header", "true")
-        .option("inferSchema", "false")
+        spark.read.schema(StructType(fields))
+        .option("header", "true")
         .option("mode", "PERMISSIVE")
         .csv(path)
     )

@@ -114,6 +114,26 @@ def _raw_frame() -> pd.DataFrame:
     return pd.DataFrame(_raw_rows(), columns=COLUMNS)
 
 
+# Lines a DataFrame cannot hold: one field too many, and a line cut short.
+MALFORMED_LINES = {
+    "m1,2024-01-05,30,10,basic,true,a,0,surplus": R.MALFORMED_ROW,
+    "m2,2024-01-05,30": "missing_value:plan;missing_value:active;missing_value:grp;missing_label",
+}
+
+
+def _write_tiny_csv(path: Path) -> Path:
+    """The CASES table as CSV plus the malformed lines."""
+    _raw_frame().to_csv(path, index=False)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(MALFORMED_LINES) + "\n")
+    return path
+
+
+def _expected_reason_counts() -> dict[str, int]:
+    reasons = [r for _, r in CASES if r is not None] + list(MALFORMED_LINES.values())
+    return count_reasons(pd.Series(reasons).value_counts().to_dict())
+
+
 def _run_pandas() -> tuple[pd.DataFrame, pd.DataFrame]:
     return transform_pandas(_raw_frame(), TINY)
 
@@ -257,6 +277,17 @@ def test_pandas_run_writes_partitions_and_replaces_only_its_date(
     assert first.rows_quarantined == len(churn_bad.injected)
 
 
+def test_pandas_run_quarantines_malformed_lines(tmp_path: Path) -> None:
+    csv = _write_tiny_csv(tmp_path / "tiny.csv")
+    result = run_etl_pandas(csv, tmp_path / "c", tmp_path / "q", TINY, ingest_date="2024-01-01")
+    assert result.rows_in == len(CASES) + 2
+    assert result.rows_clean == 4
+    assert result.reason_counts == _expected_reason_counts()
+    quarantine = pd.read_parquet(tmp_path / "q").set_index("id")
+    assert quarantine.loc["m1", R.EXTRA_FIELD_COLUMN] == "surplus"  # nothing is cut away silently
+    assert quarantine.loc["m1", R.REASON_COLUMN] == R.MALFORMED_ROW
+
+
 def test_pandas_run_fails_on_missing_input(churn: Schema, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no CSV"):
         run_etl_pandas(tmp_path / "nothing.csv", tmp_path / "o", tmp_path / "q", churn)
@@ -316,19 +347,16 @@ def test_glue_entry_script_runs_locally_with_job_arguments(
 ) -> None:
     from pipeline_code.etl import glue_job
 
-    csv = tmp_path / "tiny.csv"
-    _raw_frame().to_csv(csv, index=False)
+    csv = _write_tiny_csv(tmp_path / "tiny.csv")
     schema_file = tmp_path / "tiny.json"
     schema_file.write_text(TINY.to_json(), encoding="utf-8")
-    assert (
-        glue_job.main(
-            [*_glue_args(tmp_path, csv, str(schema_file)), "--JOB_NAME", "x", "--extra", "1"]
-        )
-        == 0
-    )
+    extra = ["--JOB_NAME", "x", "--code_version", "abc", "--extra", "1"]
+    assert glue_job.main([*_glue_args(tmp_path, csv, str(schema_file)), *extra]) == 0
     report: dict[str, Any] = __import__("json").loads(capsys.readouterr().out)
-    assert report["rows_in"] == len(CASES)
+    assert report["rows_in"] == len(CASES) + len(MALFORMED_LINES)
     assert report["rows_clean"] == 4
+    assert report["reason_counts"] == _expected_reason_counts()
+    assert report["code_version"] == "abc"
     assert (tmp_path / "curated" / "ingest_date=2024-02-01").is_dir()
 
 
@@ -344,3 +372,60 @@ def test_glue_job_accepts_builtin_schema_names(spark: SparkSession) -> None:
     from pipeline_code.etl.glue_job import load_schema
 
     assert load_schema(spark, "loan_default").name == "loan_default"
+
+
+def _fake_awsglue(monkeypatch: pytest.MonkeyPatch, spark: Any, calls: list[Any]) -> None:
+    """Stand-ins for the awsglue modules Glue provides, recording how the script uses them."""
+    import types
+
+    def get_resolved_options(argv: list[str], names: list[str]) -> dict[str, str]:
+        calls.append(("getResolvedOptions", list(names)))
+        pairs = dict(zip(argv[1::2], argv[2::2], strict=False))
+        missing = [n for n in names if f"--{n}" not in pairs]
+        if missing:  # the real function fails the same way on absent names
+            raise SystemExit(f"missing {missing}")
+        return {n: pairs[f"--{n}"] for n in names}
+
+    class GlueContext:
+        def __init__(self, sc: Any) -> None:
+            self.spark_session = spark
+
+    class Job:
+        def __init__(self, ctx: GlueContext) -> None:
+            pass
+
+        def init(self, name: str, args: dict[str, Any]) -> None:
+            calls.append(("init", name))
+
+        def commit(self) -> None:
+            calls.append(("commit",))
+
+    modules = {
+        "awsglue": types.ModuleType("awsglue"),
+        "awsglue.utils": types.SimpleNamespace(getResolvedOptions=get_resolved_options),
+        "awsglue.context": types.SimpleNamespace(GlueContext=GlueContext),
+        "awsglue.job": types.SimpleNamespace(Job=Job),
+    }
+    for name, module in modules.items():
+        monkeypatch.setitem(__import__("sys").modules, name, module)
+
+
+@pytest.mark.slow
+def test_glue_entry_script_uses_awsglue_when_present(
+    spark: SparkSession,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipeline_code.etl import glue_job
+
+    calls: list[Any] = []
+    _fake_awsglue(monkeypatch, spark, calls)
+    csv = _write_tiny_csv(tmp_path / "tiny.csv")
+    schema_file = tmp_path / "tiny.json"
+    schema_file.write_text(TINY.to_json(), encoding="utf-8")
+    args = _glue_args(tmp_path, csv, str(schema_file))
+    assert glue_job.main([*args, "--JOB_NAME", "etl-job"]) == 0
+    assert calls[0] == ("getResolvedOptions", [*glue_job.REQUIRED_ARGS, "JOB_NAME", "ingest_date"])
+    assert calls[1:] == [("init", "etl-job"), ("commit",)]
+    assert f'"rows_in": {len(CASES) + len(MALFORMED_LINES)}' in capsys.readouterr().out
