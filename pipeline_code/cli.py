@@ -159,7 +159,7 @@ class RunLocalConfig:
     traffic_drift: float = 0.5
     drift_threshold: float = 0.1
     group: str | None = None
-    ingest_date: str = "2024-12-31"
+    ingest_date: str | None = None  # the ETL partition; default: today (UTC)
     threads: int = 1
 
 
@@ -452,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``cdk-mlops`` argument parser."""
     parser = argparse.ArgumentParser(
         prog="cdk-mlops",
-        description=__doc__.split("\n\n")[0],
+        description="Run the whole ML chain on this machine, with no AWS account.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -22,7 +22,7 @@ def resolve_schema(value: str | Path) -> Schema:
     """A schema from a JSON file path, or a built-in name such as ``churn`` or ``loan_default``."""
     text = str(value)
     path = Path(text)
-    if path.suffix == ".json" or path.exists():
+    if path.suffix == ".json" or path.is_file():
         return Schema.from_file(path)
     try:
         return Schema.builtin(text)

@@ -42,8 +42,17 @@ class RegistryError(ValueError):
     """A registry call got a bad name, version or status. The message says what to pass."""
 
 
+def _skipped(part: str) -> bool:
+    """Hidden files, ``__pycache__`` and Spark/Hadoop markers (``_SUCCESS``, ``.crc``) are not data."""
+    return (
+        part.startswith(".")
+        or part == "__pycache__"
+        or (part.startswith("_") and not part.endswith(".py"))
+    )
+
+
 def hash_paths(paths: Iterable[str | Path], *, suffixes: tuple[str, ...] | None = None) -> str:
-    """SHA-256 over files (folders walked in sorted order; ``_``/``.`` files and caches skipped).
+    """SHA-256 over files (folders walked in sorted order; hidden files, caches and markers skipped).
 
     Relative names are hashed with the contents, so renaming a file changes the hash.
     """
@@ -54,7 +63,7 @@ def hash_paths(paths: Iterable[str | Path], *, suffixes: tuple[str, ...] | None 
         files = [root] if root.is_file() else sorted(f for f in root.rglob("*") if f.is_file())
         for f in files:
             rel = f.relative_to(root) if root.is_dir() else Path(f.name)
-            if any(part.startswith(("_", ".")) and part != "__init__.py" for part in rel.parts):
+            if any(_skipped(part) for part in rel.parts):
                 continue
             if suffixes is not None and f.suffix not in suffixes:
                 continue

@@ -26,6 +26,7 @@ import os
 import platform
 import sys
 import tarfile
+import tempfile
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -282,12 +283,10 @@ def load_model_dir(path: str | Path) -> tuple[Pipeline, Schema, dict[str, Any]]:
     """Load ``(pipeline, schema, metadata)`` from a model folder or a ``model.tar.gz``."""
     src = Path(path)
     if src.is_file():
-        import tempfile
-
-        tmp = Path(tempfile.mkdtemp(prefix="cdk-mlops-model-"))
-        with tarfile.open(src, "r:gz") as tar:
-            tar.extractall(tmp, filter="data")
-        src = tmp
+        with tempfile.TemporaryDirectory(prefix="cdk-mlops-model-") as tmp:
+            with tarfile.open(src, "r:gz") as tar:
+                tar.extractall(tmp, filter="data")  # "data": no absolute paths or links out
+            return load_model_dir(tmp)
     if not (src / MODEL_FILE).exists():
         raise FileNotFoundError(
             f"{str(path)!r} holds no {MODEL_FILE}; pass a model folder or model.tar.gz written by training"

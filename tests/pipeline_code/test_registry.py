@@ -147,3 +147,15 @@ def test_fails_on_bad_status_missing_version_and_missing_files(
         reg.attach_baseline("churn", 1, tmp_path / "nothing")
     with pytest.raises(FileNotFoundError, match="cannot hash"):
         hash_paths([tmp_path / "ghost"])
+
+
+def test_data_hash_ignores_spark_markers_but_not_data(tmp_path: Path) -> None:
+    folder = tmp_path / "curated" / "ingest_date=2024-01-01"
+    folder.mkdir(parents=True)
+    (folder / "part-0.parquet").write_bytes(b"rows")
+    before = hash_paths([tmp_path / "curated"])
+    (tmp_path / "curated" / "_SUCCESS").write_text("")
+    (folder / ".part-0.parquet.crc").write_bytes(b"crc")
+    assert hash_paths([tmp_path / "curated"]) == before
+    (folder / "_private.py").write_text("x = 1\n")  # a module, not a marker
+    assert hash_paths([tmp_path / "curated"]) != before
