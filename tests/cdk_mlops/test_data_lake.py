@@ -71,6 +71,12 @@ def _build(
     return Built(Template.from_stack(stack), stack, lake, given)
 
 
+def _lake_stack(overrides: dict[Zone, dict[str, Any]]) -> cdk.Stack:
+    stack = cdk.Stack(new_app(), "Test")
+    DataLake(stack, "Lake", bucket_overrides=overrides)
+    return stack
+
+
 @pytest.fixture(scope="module")
 def default() -> Built:
     return _build(
@@ -79,6 +85,8 @@ def default() -> Built:
             "Reader": lambda lake, role: lake.grant_read(role, [Zone.CURATED]),
             "Writer": lambda lake, role: lake.grant_write(role, [Zone.ARTIFACTS], "models/*"),
             "Admin": lambda lake, role: lake.grant_read_write(role),
+            "OneZoneReader": lambda lake, role: lake.grant_read(role, Zone.MONITORING),
+            "OneZoneWriter": lambda lake, role: lake.grant_write(role, Zone.RAW, "incoming/*"),
         },
     )
 
@@ -420,6 +428,27 @@ def test_grant_read_write_defaults_to_every_zone_but_not_the_access_logs(default
     assert len(default.grants["Admin"]) == 4
 
 
+def test_grant_read_accepts_a_single_zone(default: Built) -> None:
+    statements = role_statements(default.template, default.role_id("OneZoneReader"))
+    monitoring = default.bucket_id(Zone.MONITORING)
+    objects = {"Fn::Join": ["", [arn_of(monitoring), "/*"]]}
+    assert allowed_actions_on(statements, objects) >= READ_ACTIONS
+    for zone in (Zone.RAW, Zone.CURATED, Zone.ARTIFACTS):
+        assert not allowed_actions_on(statements, arn_of(default.bucket_id(zone))), zone
+    assert len(default.grants["OneZoneReader"]) == 1
+
+
+def test_grant_write_accepts_a_single_zone_and_a_key_pattern(default: Built) -> None:
+    statements = role_statements(default.template, default.role_id("OneZoneWriter"))
+    raw = default.bucket_id(Zone.RAW)
+    incoming = {"Fn::Join": ["", [arn_of(raw), "/incoming/*"]]}
+    assert "s3:PutObject" in allowed_actions_on(statements, incoming)
+    for zone in (Zone.CURATED, Zone.ARTIFACTS, Zone.MONITORING):
+        objects = {"Fn::Join": ["", [arn_of(default.bucket_id(zone)), "/*"]]}
+        assert not allowed_actions_on(statements, objects), zone
+    assert len(default.grants["OneZoneWriter"]) == 1
+
+
 @pytest.mark.parametrize("zones", [["raw"], [Zone.RAW, "curated"], [None]])
 def test_fails_when_grant_zones_are_not_zone_members(zones: list[Any]) -> None:
     stack = fresh_stack()
@@ -427,6 +456,20 @@ def test_fails_when_grant_zones_are_not_zone_members(zones: list[Any]) -> None:
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
     with pytest.raises(TypeError, match=r"zones must be Zone members, got .*Zone\.CURATED"):
         lake.grant_read(role, zones)
+
+
+@pytest.mark.xfail(
+    reason="data_lake.py:306 turns a str into its characters (list('raw')), so the error shows "
+    "got 'r' instead of the value the caller passed",
+    raises=AssertionError,
+    strict=True,
+)
+def test_fails_naming_the_whole_string_when_grant_zones_is_a_string() -> None:
+    stack = fresh_stack()
+    lake = DataLake(stack, "Lake")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"))
+    with pytest.raises(TypeError, match=r"zones must be Zone members, got 'raw'"):
+        lake.grant_read(role, "raw")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ options and overrides
@@ -605,36 +648,117 @@ def test_fails_when_an_override_switches_off_a_secure_default(
         DataLake(fresh_stack(), "Lake", bucket_overrides={Zone.CURATED: {prop: value}})
 
 
+#: Why the override tests below still fail: the fixes are defined but not wired into _validate.
+_NOT_WIRED = (
+    "data_lake.py:316-351 (_validate) never consults _NEVER (line 53) or _same (line 59), and "
+    "_FORBIDDEN (line 39) no longer lists server_access_logs_bucket and never listed "
+    "minimum_tls_version or encryption_key: "
+)
+
+
+@pytest.mark.xfail(
+    reason=_NOT_WIRED + "an override that sends a zone's access logs to another bucket is "
+    "accepted (a regression: _FORBIDDEN rejected it before)",
+    strict=True,
+)
 def test_fails_when_an_override_sends_access_logs_elsewhere() -> None:
     stack = fresh_stack()
     other = s3.Bucket.from_bucket_name(stack, "Other", "somewhere-else")
-    with pytest.raises(ValueError, match=r"server_access_logs_bucket=.*always go to the data lake"):
+    pattern = (
+        re.escape("bucket_overrides[RAW].server_access_logs_bucket=")
+        + ".*always go to the data lake's log bucket"
+    )
+    with pytest.raises(ValueError, match=pattern):
         DataLake(stack, "Lake", bucket_overrides={Zone.RAW: {"server_access_logs_bucket": other}})
 
 
 @pytest.mark.xfail(
-    reason="data_lake.py:51 (_FORBIDDEN) uses None as the 'required' value of server_access_logs_bucket, so an "
-    "explicit None passes _validate and props.update() drops the log bucket: the zone then logs to "
-    "itself (LoggingConfiguration without DestinationBucketName), which SSE-KMS buckets cannot receive",
+    reason=_NOT_WIRED + "server_access_logs_bucket=None is accepted and props.update() drops the "
+    "log bucket: the zone then logs to itself (LoggingConfiguration without "
+    "DestinationBucketName), which SSE-KMS buckets cannot receive",
     strict=True,
 )
 def test_fails_when_an_override_switches_off_access_logs() -> None:
-    with pytest.raises(ValueError, match=r"server_access_logs_bucket=None"):
+    pattern = re.escape("bucket_overrides[RAW].server_access_logs_bucket=None is not allowed")
+    with pytest.raises(ValueError, match=pattern):
         DataLake(
             fresh_stack(), "Lake", bucket_overrides={Zone.RAW: {"server_access_logs_bucket": None}}
         )
 
 
 @pytest.mark.xfail(
-    reason="data_lake.py:39-52 _FORBIDDEN lacks minimum_tls_version: an override of 1.0 weakens "
-    "the deny to TLS < 1.0 and None removes the TLS-version statement, though the docstring "
-    "promises TLS 1.2+ and says TLS-weakening overrides are rejected",
+    reason=_NOT_WIRED + "an encryption_key override is accepted, so one zone silently uses "
+    "another key than DataLake.encryption_key",
+    strict=True,
+)
+def test_fails_when_an_override_sets_the_encryption_key() -> None:
+    stack = fresh_stack()
+    key = kms.Key(stack, "Other", enable_key_rotation=True)
+    pattern = (
+        re.escape("bucket_overrides[ARTIFACTS].encryption_key=")
+        + r".*DataLake\(encryption_key=\.\.\.\)"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        DataLake(stack, "Lake", bucket_overrides={Zone.ARTIFACTS: {"encryption_key": key}})
+
+
+@pytest.mark.xfail(
+    reason=_NOT_WIRED + "an override of 1.0 or 1.1 weakens the deny to TLS < 1.0/1.1 and None "
+    "removes the TLS-version statement, though the docstring promises TLS 1.2+",
     strict=True,
 )
 @pytest.mark.parametrize("tls", [1.0, 1.1, None])
 def test_fails_when_an_override_lowers_the_minimum_tls_version(tls: float | None) -> None:
-    with pytest.raises(ValueError, match=r"minimum_tls_version"):
+    pattern = re.escape(f"bucket_overrides[RAW].minimum_tls_version={tls!r} is not allowed")
+    with pytest.raises(ValueError, match=pattern):
         DataLake(fresh_stack(), "Lake", bucket_overrides={Zone.RAW: {"minimum_tls_version": tls}})
+
+
+@pytest.mark.xfail(
+    reason=_NOT_WIRED + "block_public_access is compared with != (identity of jsii objects), so "
+    "even s3.BlockPublicAccess.BLOCK_ALL itself is rejected",
+    raises=ValueError,
+    strict=True,
+)
+@pytest.mark.parametrize("explicit", ["BLOCK_ALL", "all four flags"])
+def test_overrides_may_repeat_block_all_public_access(explicit: str) -> None:
+    value = (
+        s3.BlockPublicAccess.BLOCK_ALL
+        if explicit == "BLOCK_ALL"
+        else s3.BlockPublicAccess(
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+    )
+    t = Template.from_stack(_lake_stack({Zone.RAW: {"block_public_access": value}}))
+    t.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LoggingConfiguration": Match.object_like({"LogFilePrefix": "raw/"}),
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+        },
+    )
+
+
+def test_fails_when_an_override_blocks_public_access_only_partly() -> None:
+    partly = s3.BlockPublicAccess(
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=False,
+    )
+    pattern = re.escape("bucket_overrides[RAW].block_public_access=") + ".*block all public access"
+    with pytest.raises(ValueError, match=pattern):
+        DataLake(
+            fresh_stack(), "Lake", bucket_overrides={Zone.RAW: {"block_public_access": partly}}
+        )
 
 
 def test_overrides_may_raise_the_minimum_tls_version() -> None:

@@ -7,9 +7,10 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
 from cdk_mlops.constructs import EncryptionKeys
+from cdk_mlops.constructs.encryption import allow_cloudwatch_logs
 from tests.cdk_mlops.construct_fixtures import arn_of, fresh_stack, logical_id
 from tests.cdk_mlops.helpers import template_of
 
@@ -118,33 +119,16 @@ def test_keys_keep_the_account_root_statement_so_they_stay_manageable(template: 
         assert any(s["Action"] == "kms:*" and "Condition" not in s for s in statements), purpose
 
 
-def test_data_key_lets_this_account_use_it_only_through_s3_sagemaker_and_glue(
-    template: Template,
-) -> None:
-    statement = _key_policy_statement(template, "Data", "AllowUseThroughDataServices")
-    assert statement["Effect"] == "Allow"
-    assert statement["Principal"] == {
+def test_data_key_policy_names_no_service_principal(template: Template) -> None:
+    # Only CDK's account-administration statement: who may use the data key is decided by IAM
+    # grants (DataLake.grant_*, Key.grant_*), never by a service principal in the key policy.
+    lid = logical_id(template, "AWS::KMS::Key", "KeysData")
+    statements = template.to_json()["Resources"][lid]["Properties"]["KeyPolicy"]["Statement"]
+    assert len(statements) == 1
+    assert statements[0]["Principal"] == {
         "AWS": _join(
             "arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":root"
         )
-    }
-    assert sorted(statement["Action"]) == [
-        "kms:CreateGrant",
-        "kms:Decrypt*",
-        "kms:DescribeKey",
-        "kms:Encrypt*",
-        "kms:GenerateDataKey*",
-        "kms:ReEncrypt*",
-    ]
-    assert statement["Condition"] == {
-        "StringEquals": {
-            "kms:CallerAccount": {"Ref": "AWS::AccountId"},
-            "kms:ViaService": [
-                _service_host("s3"),
-                _service_host("sagemaker"),
-                _service_host("glue"),
-            ],
-        }
     }
 
 
@@ -187,17 +171,6 @@ def test_notifications_key_lets_budgets_alarms_and_eventbridge_of_this_account_p
 
 def test_service_statements_stay_on_their_own_key(template: Template) -> None:
     # A service allowed on one key must not appear on the others (separate blast radius).
-    template.has_resource_properties(
-        "AWS::KMS::Key",
-        {
-            "Description": "cdk-mlops data lake, SageMaker and Glue key",
-            "KeyPolicy": {
-                "Statement": Match.array_with(
-                    [Match.object_like({"Sid": "AllowUseThroughDataServices"})]
-                )
-            },
-        },
-    )
     sids = {
         purpose: {
             s.get("Sid")
@@ -209,10 +182,33 @@ def test_service_statements_stay_on_their_own_key(template: Template) -> None:
         for purpose in KEY_PURPOSES
     }
     assert sids == {
-        "Data": {"AllowUseThroughDataServices"},
+        "Data": set(),
         "Logs": {"AllowCloudWatchLogsOfThisAccount"},
         "Notifications": {"AllowAwsNotifiersOfThisAccount"},
     }
+
+
+def test_allow_cloudwatch_logs_adds_the_logs_statement_to_any_key() -> None:
+    # The same statement the logs key gets; Network uses it for its own flow-logs key.
+    def build(stack: cdk.Stack) -> kms.Key:
+        key = kms.Key(stack, "Other")
+        allow_cloudwatch_logs(key)
+        return key
+
+    t, _ = template_of(build)
+    lid = logical_id(t, "AWS::KMS::Key", "Other")
+    statements = t.to_json()["Resources"][lid]["Properties"]["KeyPolicy"]["Statement"]
+    [statement] = [s for s in statements if s.get("Sid") == "AllowCloudWatchLogsOfThisAccount"]
+    assert statement["Principal"] == {"Service": _service_host("logs")}
+    assert statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == _join(
+        "arn:",
+        {"Ref": "AWS::Partition"},
+        ":logs:",
+        {"Ref": "AWS::Region"},
+        ":",
+        {"Ref": "AWS::AccountId"},
+        ":log-group:*",
+    )
 
 
 def test_exposes_the_three_keys_as_distinct_attributes(
@@ -247,20 +243,25 @@ def test_removal_policy_destroy_deletes_the_keys(custom: Template) -> None:
     assert len(keys) == 3
 
 
-@pytest.mark.parametrize("days", [90, 365, 2560])
-def test_rotation_period_accepts_the_kms_range(days: int) -> None:
-    keys = EncryptionKeys(fresh_stack(), "Keys", rotation_period=cdk.Duration.days(days))
+@pytest.mark.parametrize(
+    "period", [cdk.Duration.days(90), cdk.Duration.days(2560), cdk.Duration.hours(90 * 24)]
+)
+def test_rotation_period_accepts_whole_days_in_the_kms_range(period: cdk.Duration) -> None:
+    keys = EncryptionKeys(fresh_stack(), "Keys", rotation_period=period)
     assert keys.data_key.node.default_child is not None
 
 
-@pytest.mark.xfail(
-    reason="encryption.py:54 rejects any prefix starting with 'alias/aws' although only "
-    "'alias/aws/' is reserved by KMS (CDK's Alias checks the same)",
-    strict=True,
-)
-def test_alias_prefix_may_start_with_the_letters_aws() -> None:
-    keys = EncryptionKeys(fresh_stack(), "Keys", alias_prefix="alias/awsome-ml")
-    assert keys.data_key is not None
+@pytest.mark.parametrize("days", [7, 30])
+def test_pending_window_accepts_the_kms_range(days: int) -> None:
+    keys = EncryptionKeys(fresh_stack(), "Keys", pending_window=cdk.Duration.days(days))
+    assert keys.logs_key.node.default_child is not None
+
+
+@pytest.mark.parametrize("prefix", ["alias/awsome-ml", "alias/aws-ml", "alias/my/aws"])
+def test_alias_prefix_may_start_with_the_letters_aws(prefix: str) -> None:
+    # Only 'alias/aws/' is reserved by KMS.
+    t, _ = template_of(lambda stack: EncryptionKeys(stack, "Keys", alias_prefix=prefix))
+    t.has_resource_properties("AWS::KMS::Alias", {"AliasName": f"{prefix}/data"})
 
 
 # ------------------------------------------------------------------ validation
@@ -272,7 +273,7 @@ def test_fails_when_alias_prefix_does_not_start_with_alias(prefix: str) -> None:
         EncryptionKeys(fresh_stack(), "Keys", alias_prefix=prefix)
 
 
-@pytest.mark.parametrize("prefix", ["alias/aws", "alias/aws/mlops"])
+@pytest.mark.parametrize("prefix", ["alias/aws/", "alias/aws/mlops"])
 def test_fails_when_alias_prefix_is_reserved_for_aws_managed_keys(prefix: str) -> None:
     with pytest.raises(
         ValueError, match=rf"alias_prefix='{prefix}'.*reserved for AWS managed keys"
@@ -280,19 +281,62 @@ def test_fails_when_alias_prefix_is_reserved_for_aws_managed_keys(prefix: str) -
         EncryptionKeys(fresh_stack(), "Keys", alias_prefix=prefix)
 
 
+def test_fails_when_alias_prefix_is_bare_alias() -> None:
+    # 'alias/' alone would give aliases like 'alias//data'.
+    with pytest.raises(ValueError, match=r"alias_prefix='alias/'.*e\.g\. 'alias/mlops'"):
+        EncryptionKeys(fresh_stack(), "Keys", alias_prefix="alias/")
+
+
+@pytest.mark.xfail(
+    reason="encryption.py:54-58 accepts these prefixes, then CDK's kms.Alias raises its own "
+    "RuntimeError ('Alias cannot start with alias/aws/': 'alias/aws' becomes 'alias/aws/data', "
+    "and CDK compares case-insensitively) instead of our ValueError naming alias_prefix",
+    raises=RuntimeError,
+    strict=True,
+)
+@pytest.mark.parametrize("prefix", ["alias/aws", "alias/AWS/mlops"])
+def test_fails_when_alias_prefix_makes_aliases_under_alias_aws(prefix: str) -> None:
+    with pytest.raises(
+        ValueError, match=rf"alias_prefix='{prefix}'.*reserved for AWS managed keys"
+    ):
+        EncryptionKeys(fresh_stack(), "Keys", alias_prefix=prefix)
+
+
+@pytest.mark.xfail(
+    reason="encryption.py:54-58 checks only the start of alias_prefix; CDK's kms.Alias then "
+    "raises its own RuntimeError ('Alias name must be ... a-zA-Z0-9:/_-') instead of our "
+    "ValueError naming alias_prefix",
+    raises=RuntimeError,
+    strict=True,
+)
+def test_fails_when_alias_prefix_has_characters_kms_rejects() -> None:
+    with pytest.raises(ValueError, match=r"alias_prefix='alias/my ml'"):
+        EncryptionKeys(fresh_stack(), "Keys", alias_prefix="alias/my ml")
+
+
 @pytest.mark.parametrize("days", [30, 89, 2561])
 def test_fails_when_rotation_period_is_outside_90_to_2560_days(days: int) -> None:
-    with pytest.raises(ValueError, match=rf"rotation_period='{days} days'.*every 90 to 2560 days"):
+    with pytest.raises(
+        ValueError, match=rf"rotation_period='{days} days'.*every 90 to 2560 whole days"
+    ):
         EncryptionKeys(fresh_stack(), "Keys", rotation_period=cdk.Duration.days(days))
 
 
 def test_fails_when_rotation_period_is_not_a_whole_number_of_days() -> None:
-    # CDK itself refuses the conversion; the key must never get a fractional period.
-    with pytest.raises(Exception, match="whole number of days"):
+    # 2201 hours = 91.7 days: inside the range, but KMS takes whole days only.
+    with pytest.raises(ValueError, match=r"rotation_period='91\.7083 days'.*whole days"):
         EncryptionKeys(fresh_stack(), "Keys", rotation_period=cdk.Duration.hours(2201))
 
 
-def test_fails_when_pending_window_is_outside_7_to_30_days() -> None:
-    # Checked by kms.Key; the construct passes the window through unchanged.
-    with pytest.raises(Exception, match="pendingWindow"):
-        EncryptionKeys(fresh_stack(), "Keys", pending_window=cdk.Duration.days(3))
+@pytest.mark.parametrize("days", [0, 3, 6, 31, 365])
+def test_fails_when_pending_window_is_outside_7_to_30_days(days: int) -> None:
+    with pytest.raises(
+        ValueError,
+        match=rf"pending_window='{days} days' is not allowed\. KMS waits 7 to 30 whole days",
+    ):
+        EncryptionKeys(fresh_stack(), "Keys", pending_window=cdk.Duration.days(days))
+
+
+def test_fails_when_pending_window_is_not_a_whole_number_of_days() -> None:
+    with pytest.raises(ValueError, match=r"pending_window='7\.04167 days'.*whole days"):
+        EncryptionKeys(fresh_stack(), "Keys", pending_window=cdk.Duration.hours(7 * 24 + 1))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -296,29 +295,44 @@ def test_flow_log_role_may_write_only_to_its_log_group(default: Built) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="network.py:138-140 creates the default flow-logs key with CDK's default policy only "
-    "(account root); CloudWatch Logs cannot use it, so CreateLogGroup with KmsKeyId fails on "
-    "deploy. InitialStack passes EncryptionKeys.logs_key, which hides it.",
-    strict=True,
-)
 def test_default_flow_logs_key_lets_cloudwatch_logs_use_it(default: Built) -> None:
+    # Without this statement CreateLogGroup with KmsKeyId fails on deploy.
     key = logical_id(default.template, "AWS::KMS::Key", "NetFlowLogsKey")
     statements = default.template.to_json()["Resources"][key]["Properties"]["KeyPolicy"][
         "Statement"
     ]
-    for_logs = [
-        s
-        for s in statements
-        if s["Effect"] == "Allow" and "logs." in json.dumps(s.get("Principal", {}).get("Service"))
-    ]
-    assert for_logs, "no statement lets logs.<region>.amazonaws.com use the key"
-    actions = {
-        a
-        for s in for_logs
-        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    for_logs = [s for s in statements if s.get("Sid") == "AllowCloudWatchLogsOfThisAccount"]
+    assert len(for_logs) == 1, statements
+    [statement] = for_logs
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {
+        "Service": {
+            "Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]
+        }
     }
-    assert actions & {"kms:GenerateDataKey*", "kms:Encrypt*", "kms:*"}
+    assert {"kms:Encrypt*", "kms:GenerateDataKey*", "kms:Decrypt*"} <= set(statement["Action"])
+    assert "kms:CreateGrant" not in statement["Action"]
+    # Only log groups of this account and region, not any use of the key by the service.
+    assert statement["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":logs:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        ":log-group:*",
+                    ],
+                ]
+            }
+        }
+    }
+    # Besides it only CDK's account-administration statement.
+    assert [s.get("Sid") for s in statements if s is not statement] == [None]
 
 
 def test_exposes_what_it_built(default: Built) -> None:

@@ -372,13 +372,22 @@ def test_role_writes_only_sagemaker_logs_and_metrics(default: Built) -> None:
     }
 
 
-@pytest.mark.xfail(
-    reason="studio.py:58-150 (DataScientistRole policy) requires VpcSubnets/VpcSecurityGroupIds on every job (Null condition) "
-    "but the execution role the jobs run with has no ec2:*NetworkInterface*/Describe* permissions, "
-    "which SageMaker needs to attach a job to the VPC: every training/processing job would fail",
-    strict=True,
-)
+def _ec2_arn(tail: str, token: Any = None) -> dict[str, Any]:
+    """An EC2 ARN of this stack's region and account as CDK renders it, ending in ``tail`` (+ token)."""
+    parts: list[Any] = [
+        "arn:",
+        {"Ref": "AWS::Partition"},
+        ":ec2:",
+        {"Ref": "AWS::Region"},
+        ":",
+        {"Ref": "AWS::AccountId"},
+        tail,
+    ]
+    return {"Fn::Join": ["", parts if token is None else [*parts, token]]}
+
+
 def test_role_can_attach_vpc_jobs_to_the_network(default: Built) -> None:
+    # Jobs must name VPC subnets (JobsOnlyInVpcWithKms), so SageMaker needs these on the role.
     granted = {
         a
         for s in default.statements
@@ -386,7 +395,43 @@ def test_role_can_attach_vpc_jobs_to_the_network(default: Built) -> None:
         for a in as_list(s["Action"])
         if a.startswith("ec2:")
     }
-    assert granted >= VPC_JOB_ACTIONS
+    assert granted == VPC_JOB_ACTIONS
+
+
+def test_network_interfaces_only_in_the_network_subnets_with_its_workload_sg(
+    default: Built,
+) -> None:
+    statement = default.statement("JobNetworkInterfaces")
+    assert statement["Effect"] == "Allow"
+    assert sorted(statement["Action"]) == [
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
+    ]
+    subnets = sorted(default.template.find_resources("AWS::EC2::Subnet"))
+    sg = logical_id(default.template, "AWS::EC2::SecurityGroup", "NetWorkloadSecurityGroup")
+    expected = [
+        _ec2_arn(":network-interface/*"),
+        _ec2_arn(":security-group/", {"Fn::GetAtt": [sg, "GroupId"]}),
+        *(_ec2_arn(":subnet/", {"Ref": s}) for s in subnets),
+    ]
+    assert sorted(map(json.dumps, statement["Resource"])) == sorted(map(json.dumps, expected))
+    assert "Condition" not in statement
+
+
+def test_network_interfaces_in_an_existing_vpc_use_its_subnet_ids(existing: Built) -> None:
+    resources = existing.statement("JobNetworkInterfaces")["Resource"]
+    for subnet in ISOLATED_IDS:
+        assert _ec2_arn(f":subnet/{subnet}") in resources
+    assert len(resources) == 2 + len(ISOLATED_IDS)
+
+
+def test_describe_calls_have_no_resource_level_permissions(default: Built) -> None:
+    statement = default.statement("DescribeNetwork")
+    assert statement["Resource"] == "*"
+    assert all(a.startswith("ec2:Describe") for a in statement["Action"])
+    assert "Condition" not in statement
 
 
 # ------------------------------------------------------------------ options
@@ -436,12 +481,6 @@ def test_existing_vpc_domain_uses_its_subnets(existing: Built) -> None:
     existing.template.resource_count_is("AWS::EC2::VPCEndpoint", 0)
 
 
-@pytest.mark.xfail(
-    reason="studio.py:258-277 warns for every existing VPC, even when the Network created the "
-    "SageMaker API and runtime endpoints in it (network.has_interface_endpoint is only consulted "
-    "for new VPCs)",
-    strict=True,
-)
 def test_no_warning_when_the_network_built_the_endpoints_in_an_existing_vpc(
     existing_with_endpoints: Built,
 ) -> None:
@@ -451,6 +490,36 @@ def test_no_warning_when_the_network_built_the_endpoints_in_an_existing_vpc(
         "*", EXISTING_VPC_WARNING
     )
     assert warnings == []
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "warned"),
+    [
+        ([], True),
+        ([ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API], True),
+        ([ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME], True),
+        (list(STUDIO_REQUIRED_ENDPOINTS), False),
+    ],
+)
+def test_existing_vpc_warns_only_while_a_sagemaker_endpoint_is_missing(
+    inputs: Inputs, endpoints: list[ec2.InterfaceVpcEndpointAwsService], warned: bool
+) -> None:
+    vpc = ec2.Vpc.from_vpc_attributes(
+        inputs.stack,
+        inputs.next_id("Existing"),
+        vpc_id="vpc-0123",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        isolated_subnet_ids=ISOLATED_IDS,
+        vpc_cidr_block="10.1.0.0/16",
+    )
+    studio = inputs.studio(inputs.network_with(vpc=vpc, interface_endpoints=endpoints))
+    # The node's own metadata: no synth of the shared stack (which holds failed constructs).
+    warnings = [
+        m.data
+        for m in studio.node.metadata
+        if m.type == "aws:cdk:warning" and "Studio runs in an existing VPC" in str(m.data)
+    ]
+    assert len(warnings) == (1 if warned else 0)
 
 
 # ------------------------------------------------------------------ validation
@@ -495,9 +564,23 @@ def test_fails_when_idle_timeout_is_outside_60_to_525600_minutes(
     inputs: Inputs, minutes: int
 ) -> None:
     with pytest.raises(
-        ValueError, match=rf"idle_timeout='{minutes} minutes'.*accepts 60 to 525600 minutes"
+        ValueError, match=rf"idle_timeout='{minutes} minutes'.*accepts 60 to 525600 whole minutes"
     ):
         inputs.studio(idle_timeout=cdk.Duration.minutes(minutes))
+
+
+def test_fails_when_idle_timeout_is_not_a_whole_number_of_minutes(inputs: Inputs) -> None:
+    # 3630 s = 60.5 minutes: inside the range, but SageMaker takes whole minutes only.
+    with pytest.raises(ValueError, match=r"idle_timeout='60\.5 minutes'.*whole minutes"):
+        inputs.studio(idle_timeout=cdk.Duration.seconds(3630))
+
+
+def test_idle_timeout_in_hours_is_converted_to_minutes(inputs: Inputs) -> None:
+    studio = inputs.studio(idle_timeout=cdk.Duration.hours(2))
+    settings = studio.domain.default_user_settings
+    resolved = inputs.stack.resolve(settings)
+    idle = resolved["jupyterLabAppSettings"]["appLifecycleManagement"]["idleSettings"]
+    assert idle["idleTimeoutInMinutes"] == 120
 
 
 @pytest.mark.parametrize("name", ["Data_Scientist", "-ds", "ds-", "data scientist", "", "a" * 64])
@@ -519,26 +602,36 @@ def test_long_names_up_to_63_characters_are_accepted(inputs: Inputs) -> None:
     assert len(studio.user_profiles) == 2
 
 
-@pytest.mark.xfail(
-    reason="studio.py:26/243/251 validate with re.match and '$', which also matches before a "
-    "trailing newline, so 'data-scientist\\n' passes (use re.fullmatch or '\\Z')",
-    strict=True,
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [("user_profile_names", "data-scientist\n"), ("domain_name", "mlops\n")],
 )
-def test_fails_when_a_user_profile_name_ends_with_a_newline(inputs: Inputs) -> None:
-    with pytest.raises(ValueError, match="user_profile_names"):
-        inputs.studio(user_profile_names=["data-scientist\n"])
+def test_fails_when_a_name_ends_with_a_newline(inputs: Inputs, where: str, value: str) -> None:
+    # '$' would match before the newline; the construct must match the whole name.
+    kwargs: dict[str, Any] = {where: [value] if where == "user_profile_names" else value}
+    pattern = re.escape(f"{where}={value!r}") + ".*letters, digits and hyphens"
+    with pytest.raises(ValueError, match=pattern):
+        inputs.studio(**kwargs)
 
 
-@pytest.mark.xfail(
-    reason="studio.py:250-256 does not reject repeated user_profile_names; the second profile "
-    "fails later inside jsii with \"There is already a Construct with name 'UserDs'\" (a "
-    "RuntimeError that names neither the prop nor the fix)",
-    strict=True,
+@pytest.mark.parametrize(
+    ("names", "clashing"),
+    [
+        (["ds", "ds"], ["ds"]),
+        (["alice", "a-b", "A-b"], ["A-b", "a-b"]),
+        (["a-b", "a--b"], ["a--b", "a-b"]),
+        (["Ds", "bob", "ds"], ["Ds", "ds"]),
+    ],
 )
-def test_fails_when_user_profile_names_repeat(inputs: Inputs) -> None:
-    with pytest.raises(ValueError, match=r"user_profile_names.*'ds'"):
-        try:
-            inputs.studio(user_profile_names=["ds", "ds"])
-        except RuntimeError as err:
-            # Keep jsii's message but not its traceback (slow for pytest to format).
-            raise AssertionError(f"RuntimeError instead of ValueError: {err}") from None
+def test_fails_when_user_profile_names_repeat(
+    inputs: Inputs, names: list[str], clashing: list[str]
+) -> None:
+    # Names that differ only in case or hyphens map to the same construct id.
+    pattern = re.escape(f"user_profile_names={clashing!r}") + ".*Each profile needs its own name"
+    with pytest.raises(ValueError, match=pattern):
+        inputs.studio(user_profile_names=names)
+
+
+def test_distinct_names_with_the_same_letters_are_accepted(inputs: Inputs) -> None:
+    studio = inputs.studio(user_profile_names=["a-b", "ab", "ba"])
+    assert sorted(p.node.id for p in studio.user_profiles) == ["UserAB", "UserAb", "UserBa"]
