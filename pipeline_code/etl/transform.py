@@ -5,8 +5,9 @@ Rules (the pandas engine in :mod:`pipeline_code.etl.pandas_transform` implements
 1. Every input column is read as a string and trimmed; blank values are missing.
 2. Every column of ``schema.all_columns`` must exist, else :class:`MissingColumnsError`.
 3. Per row, every problem becomes a reason (``;``-joined in ``quarantine_reason``):
-   ``malformed_row`` (a CSV line with more fields than the header), ``missing_id``, ``missing_timestamp``/``invalid_timestamp``, and per column
-   ``missing_value:<c>`` (non-nullable), ``invalid_type:<c>`` (not a number, not an integer,
+   ``malformed_row`` (a CSV line with more fields than the header), ``missing_id``,
+   ``missing_timestamp``/``invalid_timestamp``, and per column ``missing_value:<c>``
+   (non-nullable), ``invalid_type:<c>`` (not a number, not an integer,
    infinite), ``out_of_range:<c>``, ``unknown_category:<c>``; then ``missing_label`` /
    ``invalid_label`` (neither the positive nor the negative label).
 4. Among the rows with no problem, the first row of each id (input order) is kept and the
