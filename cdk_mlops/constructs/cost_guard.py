@@ -59,6 +59,20 @@ class CostGuard(Construct):
                 monthly_limit_usd,
                 "Give the monthly budget in USD as a number above 0, e.g. 100.",
             )
+        if isinstance(alert_emails, str):
+            raise prop_error(
+                "CostGuard",
+                "alert_emails",
+                alert_emails,
+                "Give a list of addresses, e.g. ['ml@example.com'].",
+            )
+        if not isinstance(actual_thresholds_percent, (list, tuple)):
+            raise prop_error(
+                "CostGuard",
+                "actual_thresholds_percent",
+                actual_thresholds_percent,
+                "Give a list of percentages, e.g. [80, 100].",
+            )
         named = [("actual_thresholds_percent", t) for t in actual_thresholds_percent]
         if forecast_threshold_percent is not None:
             named.append(("forecast_threshold_percent", forecast_threshold_percent))

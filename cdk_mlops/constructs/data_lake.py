@@ -302,6 +302,10 @@ class DataLake(Construct):
         ]
 
     def _zones(self, zones: Iterable[Zone] | Zone | None) -> list[Zone]:
+        if isinstance(zones, str):
+            raise TypeError(
+                f"DataLake grant: zones must be Zone members, got {zones!r}; pass e.g. Zone.RAW or [Zone.RAW]"
+            )
         chosen = (
             list(Zone) if zones is None else [zones] if isinstance(zones, Zone) else list(zones)
         )
@@ -345,8 +349,22 @@ class DataLake(Construct):
                     "The data lake encrypts every zone with a customer-managed KMS key; remove the override, "
                     "or pass your own key as encryption_key=.",
                 )
-            for key, (required, fix) in _FORBIDDEN.items():
-                if key in props and props[key] != required:
+            for key, fix in _NEVER.items():
+                if key in props:
                     raise prop_error(
                         "DataLake", f"bucket_overrides[{zone.name}].{key}", props[key], fix
+                    )
+            for key, (required, fix) in _FORBIDDEN.items():
+                if key in props and not _same(props[key], required):
+                    raise prop_error(
+                        "DataLake", f"bucket_overrides[{zone.name}].{key}", props[key], fix
+                    )
+            if "minimum_tls_version" in props:
+                tls = props["minimum_tls_version"]
+                if not isinstance(tls, (int, float)) or tls < 1.2:
+                    raise prop_error(
+                        "DataLake",
+                        f"bucket_overrides[{zone.name}].minimum_tls_version",
+                        tls,
+                        "The data lake denies TLS below 1.2; use 1.2 or 1.3, or remove the override.",
                     )

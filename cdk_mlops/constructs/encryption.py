@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -10,6 +12,7 @@ from constructs import Construct
 from cdk_mlops.constructs._notifications import allow_notifiers
 from cdk_mlops.constructs._util import prop_error
 
+_ALIAS_PREFIX = re.compile(r"alias/[a-zA-Z0-9/_-]+")
 _KEY_ACTIONS = [
     "kms:Encrypt*",
     "kms:Decrypt*",
@@ -20,7 +23,8 @@ _KEY_ACTIONS = [
 
 
 class EncryptionKeys(Construct):
-    """Three customer-managed KMS keys with rotation, aliases and service-scoped key policies.
+    """Three customer-managed KMS keys with rotation and aliases; only the logs and notifications
+    keys name service principals (each scoped to this account).
 
     - ``data_key``: S3 data lake objects, SageMaker volumes and outputs, Glue job data. Its policy
       is CDK's default (the account administers it, IAM grants decide who uses it): principals
@@ -51,16 +55,16 @@ class EncryptionKeys(Construct):
         rotation_period: cdk.Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if (
-            not alias_prefix.startswith("alias/")
-            or alias_prefix.startswith("alias/aws/")
-            or alias_prefix == "alias/"
-        ):
+        reserved = alias_prefix.lower() == "alias/aws" or alias_prefix.lower().startswith(
+            "alias/aws/"
+        )
+        if reserved or not _ALIAS_PREFIX.fullmatch(alias_prefix):
             raise prop_error(
                 "EncryptionKeys",
                 "alias_prefix",
                 alias_prefix,
-                "Start it with 'alias/' and not 'alias/aws/' (reserved for AWS managed keys), e.g. 'alias/mlops'.",
+                "Start it with 'alias/', use letters, digits, '/', '_' and '-', and not 'alias/aws/' "
+                "(reserved for AWS managed keys), e.g. 'alias/mlops'.",
             )
         rotation = rotation_period or cdk.Duration.days(365)
         days = float(rotation.to_days(integral=False))

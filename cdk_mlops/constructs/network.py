@@ -50,7 +50,8 @@ class Network(Construct):
         adds public and private-with-egress subnets, and costs money every hour.
     :param interface_endpoints: interface endpoints to create. Default
         ``DEFAULT_INTERFACE_ENDPOINTS``.
-    :param flow_logs_key: KMS key of the flow log group. Default: a new key with rotation.
+    :param flow_logs_key: KMS key of the flow log group; its policy must admit CloudWatch Logs
+        (``EncryptionKeys.logs_key`` or ``allow_cloudwatch_logs(key)``). Default: a new key that does.
     :param flow_logs_retention: default one year.
     """
 

@@ -458,12 +458,6 @@ def test_fails_when_grant_zones_are_not_zone_members(zones: list[Any]) -> None:
         lake.grant_read(role, zones)
 
 
-@pytest.mark.xfail(
-    reason="data_lake.py:306 turns a str into its characters (list('raw')), so the error shows "
-    "got 'r' instead of the value the caller passed",
-    raises=AssertionError,
-    strict=True,
-)
 def test_fails_naming_the_whole_string_when_grant_zones_is_a_string() -> None:
     stack = fresh_stack()
     lake = DataLake(stack, "Lake")
@@ -656,11 +650,6 @@ _NOT_WIRED = (
 )
 
 
-@pytest.mark.xfail(
-    reason=_NOT_WIRED + "an override that sends a zone's access logs to another bucket is "
-    "accepted (a regression: _FORBIDDEN rejected it before)",
-    strict=True,
-)
 def test_fails_when_an_override_sends_access_logs_elsewhere() -> None:
     stack = fresh_stack()
     other = s3.Bucket.from_bucket_name(stack, "Other", "somewhere-else")
@@ -672,12 +661,6 @@ def test_fails_when_an_override_sends_access_logs_elsewhere() -> None:
         DataLake(stack, "Lake", bucket_overrides={Zone.RAW: {"server_access_logs_bucket": other}})
 
 
-@pytest.mark.xfail(
-    reason=_NOT_WIRED + "server_access_logs_bucket=None is accepted and props.update() drops the "
-    "log bucket: the zone then logs to itself (LoggingConfiguration without "
-    "DestinationBucketName), which SSE-KMS buckets cannot receive",
-    strict=True,
-)
 def test_fails_when_an_override_switches_off_access_logs() -> None:
     pattern = re.escape("bucket_overrides[RAW].server_access_logs_bucket=None is not allowed")
     with pytest.raises(ValueError, match=pattern):
@@ -686,11 +669,6 @@ def test_fails_when_an_override_switches_off_access_logs() -> None:
         )
 
 
-@pytest.mark.xfail(
-    reason=_NOT_WIRED + "an encryption_key override is accepted, so one zone silently uses "
-    "another key than DataLake.encryption_key",
-    strict=True,
-)
 def test_fails_when_an_override_sets_the_encryption_key() -> None:
     stack = fresh_stack()
     key = kms.Key(stack, "Other", enable_key_rotation=True)
@@ -702,11 +680,6 @@ def test_fails_when_an_override_sets_the_encryption_key() -> None:
         DataLake(stack, "Lake", bucket_overrides={Zone.ARTIFACTS: {"encryption_key": key}})
 
 
-@pytest.mark.xfail(
-    reason=_NOT_WIRED + "an override of 1.0 or 1.1 weakens the deny to TLS < 1.0/1.1 and None "
-    "removes the TLS-version statement, though the docstring promises TLS 1.2+",
-    strict=True,
-)
 @pytest.mark.parametrize("tls", [1.0, 1.1, None])
 def test_fails_when_an_override_lowers_the_minimum_tls_version(tls: float | None) -> None:
     pattern = re.escape(f"bucket_overrides[RAW].minimum_tls_version={tls!r} is not allowed")
@@ -714,12 +687,6 @@ def test_fails_when_an_override_lowers_the_minimum_tls_version(tls: float | None
         DataLake(fresh_stack(), "Lake", bucket_overrides={Zone.RAW: {"minimum_tls_version": tls}})
 
 
-@pytest.mark.xfail(
-    reason=_NOT_WIRED + "block_public_access is compared with != (identity of jsii objects), so "
-    "even s3.BlockPublicAccess.BLOCK_ALL itself is rejected",
-    raises=ValueError,
-    strict=True,
-)
 @pytest.mark.parametrize("explicit", ["BLOCK_ALL", "all four flags"])
 def test_overrides_may_repeat_block_all_public_access(explicit: str) -> None:
     value = (

@@ -287,13 +287,6 @@ def test_fails_when_alias_prefix_is_bare_alias() -> None:
         EncryptionKeys(fresh_stack(), "Keys", alias_prefix="alias/")
 
 
-@pytest.mark.xfail(
-    reason="encryption.py:54-58 accepts these prefixes, then CDK's kms.Alias raises its own "
-    "RuntimeError ('Alias cannot start with alias/aws/': 'alias/aws' becomes 'alias/aws/data', "
-    "and CDK compares case-insensitively) instead of our ValueError naming alias_prefix",
-    raises=RuntimeError,
-    strict=True,
-)
 @pytest.mark.parametrize("prefix", ["alias/aws", "alias/AWS/mlops"])
 def test_fails_when_alias_prefix_makes_aliases_under_alias_aws(prefix: str) -> None:
     with pytest.raises(
@@ -302,13 +295,6 @@ def test_fails_when_alias_prefix_makes_aliases_under_alias_aws(prefix: str) -> N
         EncryptionKeys(fresh_stack(), "Keys", alias_prefix=prefix)
 
 
-@pytest.mark.xfail(
-    reason="encryption.py:54-58 checks only the start of alias_prefix; CDK's kms.Alias then "
-    "raises its own RuntimeError ('Alias name must be ... a-zA-Z0-9:/_-') instead of our "
-    "ValueError naming alias_prefix",
-    raises=RuntimeError,
-    strict=True,
-)
 def test_fails_when_alias_prefix_has_characters_kms_rejects() -> None:
     with pytest.raises(ValueError, match=r"alias_prefix='alias/my ml'"):
         EncryptionKeys(fresh_stack(), "Keys", alias_prefix="alias/my ml")
