@@ -164,9 +164,13 @@ class Schema:
         try:
             raw = json.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise SchemaError(f"schema file {str(p)!r} does not exist; pass the path of a JSON schema file") from None
+            raise SchemaError(
+                f"schema file {str(p)!r} does not exist; pass the path of a JSON schema file"
+            ) from None
         except json.JSONDecodeError as exc:
-            raise SchemaError(f"schema file {str(p)!r} is not valid JSON ({exc}); fix the syntax") from None
+            raise SchemaError(
+                f"schema file {str(p)!r} is not valid JSON ({exc}); fix the syntax"
+            ) from None
         return cls.from_dict(raw, source=str(p))
 
     @classmethod
@@ -177,8 +181,18 @@ class Schema:
     @classmethod
     def from_dict(cls, raw: Any, *, source: str = "schema") -> Schema:
         if not isinstance(raw, dict):
-            raise SchemaError(f"{source}: the top level must be a JSON object, got {type(raw).__name__}")
-        known = {"name", "id_column", "target", "features", "sensitive_attributes", "timestamp_column", "description"}
+            raise SchemaError(
+                f"{source}: the top level must be a JSON object, got {type(raw).__name__}"
+            )
+        known = {
+            "name",
+            "id_column",
+            "target",
+            "features",
+            "sensitive_attributes",
+            "timestamp_column",
+            "description",
+        }
         unknown = sorted(set(raw) - known)
         if unknown:
             raise SchemaError(f"{source}: unknown keys {unknown}; allowed keys are {sorted(known)}")
@@ -204,17 +218,25 @@ class Schema:
                 )
         pos, neg = _label(t["positive"]), _label(t["negative"])
         if pos == neg:
-            raise SchemaError(f"{source}: target.positive and target.negative are both {pos!r}; they must differ")
+            raise SchemaError(
+                f"{source}: target.positive and target.negative are both {pos!r}; they must differ"
+            )
         target = TargetSpec(name=t_name, positive=pos, negative=neg)
 
         feats_raw = raw.get("features")
         if not isinstance(feats_raw, list) or not feats_raw:
-            raise SchemaError(f"{source}: 'features' must be a non-empty list of column objects, got {feats_raw!r}")
+            raise SchemaError(
+                f"{source}: 'features' must be a non-empty list of column objects, got {feats_raw!r}"
+            )
         features = tuple(_column(c, f"{source}: features[{i}]") for i, c in enumerate(feats_raw))
         sens_raw = raw.get("sensitive_attributes", [])
         if not isinstance(sens_raw, list):
-            raise SchemaError(f"{source}: 'sensitive_attributes' must be a list of column objects, got {sens_raw!r}")
-        sensitive = tuple(_column(c, f"{source}: sensitive_attributes[{i}]") for i, c in enumerate(sens_raw))
+            raise SchemaError(
+                f"{source}: 'sensitive_attributes' must be a list of column objects, got {sens_raw!r}"
+            )
+        sensitive = tuple(
+            _column(c, f"{source}: sensitive_attributes[{i}]") for i, c in enumerate(sens_raw)
+        )
         for s in sensitive:
             if not s.is_categorical:
                 raise SchemaError(
@@ -223,9 +245,12 @@ class Schema:
                 )
 
         seen: dict[str, str] = {}
-        for role, col in [("id_column", id_column), ("target", t_name)] + (
-            [("timestamp_column", timestamp)] if timestamp else []
-        ) + [("feature", c.name) for c in features] + [("sensitive attribute", c.name) for c in sensitive]:
+        for role, col in (
+            [("id_column", id_column), ("target", t_name)]
+            + ([("timestamp_column", timestamp)] if timestamp else [])
+            + [("feature", c.name) for c in features]
+            + [("sensitive attribute", c.name) for c in sensitive]
+        ):
             if col in seen:
                 raise SchemaError(
                     f"{source}: column {col!r} is used as both {seen[col]} and {role}; every column needs one role"
@@ -242,7 +267,11 @@ class Schema:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "id_column": self.id_column, "target": self.target.to_dict()}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "id_column": self.id_column,
+            "target": self.target.to_dict(),
+        }
         if self.timestamp_column:
             out["timestamp_column"] = self.timestamp_column
         out["features"] = [f.to_dict() for f in self.features]
@@ -285,7 +314,9 @@ def _column(raw: Any, where: str) -> ColumnSpec:
     name = _req_name(raw, "name", where)
     ctype = raw.get("type")
     if ctype not in FEATURE_TYPES:
-        raise SchemaError(f"{where} ({name}): 'type' is {ctype!r}; use one of {list(FEATURE_TYPES)}")
+        raise SchemaError(
+            f"{where} ({name}): 'type' is {ctype!r}; use one of {list(FEATURE_TYPES)}"
+        )
     lo, hi = raw.get("min"), raw.get("max")
     cats_raw = raw.get("categories", [])
     nullable = raw.get("nullable", False)
