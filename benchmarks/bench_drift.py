@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 ev = run_evidently(python, ref_path, cur_path, args.evidently_timeout)
 
     print()
-    print(f"{'method':<52}{'seconds':>10}{'ours is x faster':>18}")
+    print(f"{'method':<52}{'seconds':>10}{'time / ours':>18}")
     print("-" * 80)
     print(f"{'ours: drift check (baseline sketch prebuilt)':<52}{t_ours:>10.3f}{'1.0':>18}")
     print(

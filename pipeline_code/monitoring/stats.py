@@ -100,7 +100,7 @@ def summarize_numeric(column: npt.ArrayLike) -> NumericSummary:
     total = float(s.sum())
     mean = total / n
     centered = s - mean
-    std = math.sqrt(float(np.dot(centered, centered)) / n)
+    std = math.sqrt(float(np.multiply(centered, centered, out=centered).sum()) / n)
     return NumericSummary(
         n, num_missing, num_invalid, total, mean, std, float(s[0]), float(s[-1]), s
     )
@@ -298,9 +298,8 @@ def profile_against(
     """Statistics, L-infinity distance and PSI of finite values ``x`` against a baseline sketch.
 
     Instead of sorting the column: min/max, then one pass over cache-sized chunks that computes
-    sketch ranks (:class:`RankIndex`), exact-tie counts, sums and the equal-width buckets. The
-    distance is exact for the sketch CDF; the current quantiles are interpolated within the
-    bins between baseline sketch points.
+    sketch ranks (:class:`RankIndex`), exact ties, sums and the equal-width bucket counts. The
+    distance is exact for the sketch CDF.
     """
     n = x.size
     if n == 0 or baseline.empty:
@@ -313,22 +312,25 @@ def profile_against(
     edges = np.linspace(lo, hi, KLL_BUCKETS + 1)
     inner = edges[1:-1]
     has_range = hi > lo
-    hist = np.zeros(k + 1, dtype=np.int64)
-    eq_counts = np.zeros(k, dtype=np.int64)
+    ranks = np.empty(n, dtype=np.intp)
+    ties = np.empty(n, dtype=bool)
     below = np.zeros(inner.size, dtype=np.int64)
     s1 = s2 = 0.0
     for i in range(0, n, _CHUNK):
         c = x[i : i + _CHUNK]
         r = index.ranks(c)
-        hist += np.bincount(r, minlength=k + 1)
-        eq = c == index.ext[r]
-        eq_counts += np.bincount(r[eq] - 1, minlength=k)
+        ranks[i : i + _CHUNK] = r
+        np.equal(c, index.ext[r], out=ties[i : i + _CHUNK])
         d = c - shift
         s1 += float(d.sum())
-        s2 += float(np.dot(d, d))
+        # not np.dot: a BLAS call per chunk pays thread start-up costs that dwarf the work
+        s2 += float(np.multiply(d, d, out=d).sum())
         if has_range:
             # exact counts below each inner bucket edge: comparisons only, no gathers
-            below += np.count_nonzero(c[:, None] < inner, axis=0)
+            for j, edge in enumerate(inner):
+                below[j] += np.count_nonzero(c < edge)
+    hist = np.bincount(ranks, minlength=k + 1)
+    eq_counts = np.bincount(ranks[ties] - 1, minlength=k)
     lt = np.cumsum(hist)[:k]  # values strictly below u_j
     le = lt + eq_counts  # values at or below u_j
     base_le = baseline.cum_weight
