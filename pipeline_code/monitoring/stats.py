@@ -1,7 +1,10 @@
 """Vectorized statistics for the monitoring baseline and the drift check.
 
-Everything here works on whole numpy columns: one sort per numeric column, then only
-O(k log n) look-ups (k = sketch size), never a Python loop over rows.
+Everything here works on whole numpy columns, never a Python loop over rows. The baseline
+sorts each numeric column once (exact quantiles). The drift check does not sort the current
+window: :func:`profile_against` ranks every value against the baseline sketch with a look-up
+grid (:class:`RankIndex`, O(1) per value) in cache-sized chunks, which gives the exact
+L-infinity distance to the sketch CDF, PSI, the moments and Model Monitor's buckets in one pass.
 
 Numeric distributions are summarised by a *quantile sketch*: the values at ``k`` evenly spaced
 ranks of the sorted column (exact quantiles, ``inverted_cdf`` style, so every sketch value is a
