@@ -86,3 +86,40 @@ def vpc_job_network_statements(stack: cdk.Stack, network: Network) -> list[iam.P
             resources=["*"],
         ),
     ]
+
+
+def log_group_arn(stack: cdk.Stack, name_pattern: str) -> str:
+    """ARN of the CloudWatch log groups matching ``name_pattern`` in the stack's account and region."""
+    return stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=name_pattern,
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
+def job_logs_and_metrics(stack: cdk.Stack, *, read_logs: bool = False) -> list[iam.PolicyStatement]:
+    """Write SageMaker's own log groups (and read them with ``read_logs``) and SageMaker metrics."""
+    actions = [
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeLogStreams",
+    ]
+    if read_logs:
+        actions.append("logs:GetLogEvents")
+    return [
+        iam.PolicyStatement(
+            sid="SageMakerLogs",
+            actions=actions,
+            resources=[log_group_arn(stack, "/aws/sagemaker/*")],
+        ),
+        iam.PolicyStatement(
+            sid="SageMakerMetrics",
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={
+                "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}
+            },
+        ),
+    ]

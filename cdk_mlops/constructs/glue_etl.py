@@ -27,6 +27,7 @@ from cdk_mlops.compliance import (
     bucket_objects_finding,
 )
 from cdk_mlops.constructs._notifications import encrypted_topic
+from cdk_mlops.constructs._sagemaker import log_group_arn
 from cdk_mlops.constructs._util import prop_error
 from cdk_mlops.constructs.data_lake import DataLake
 from cdk_mlops.constructs.pipeline_code import PipelineCode, grant_asset_read
@@ -223,14 +224,7 @@ class GlueEtl(Construct):
                     "logs:PutLogEvents",
                     "logs:AssociateKmsKey",
                 ],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws-glue/*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
+                resources=[log_group_arn(stack, "/aws-glue/*")],
             ),
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],

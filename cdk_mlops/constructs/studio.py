@@ -22,6 +22,7 @@ from cdk_mlops.compliance import (
 from cdk_mlops.constructs._sagemaker import (
     ENI_FINDING,
     create_jobs_in_vpc,
+    job_logs_and_metrics,
     vpc_job_network_statements,
 )
 from cdk_mlops.constructs._util import prop_error
@@ -129,32 +130,7 @@ class DataScientistRole(Construct):
                 resources=[self.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
-            iam.PolicyStatement(
-                sid="SageMakerLogs",
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                    "logs:GetLogEvents",
-                ],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws/sagemaker/*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="SageMakerMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={
-                    "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}
-                },
-            ),
+            *job_logs_and_metrics(stack, read_logs=True),
         )
         self.policy = policy
         acknowledge_inline_policy(policy, "data-scientist")

@@ -24,6 +24,7 @@ from cdk_mlops.compliance import (
 from cdk_mlops.constructs._sagemaker import (
     ENI_FINDING,
     create_jobs_in_vpc,
+    job_logs_and_metrics,
     vpc_job_network_statements,
 )
 from cdk_mlops.constructs._util import prop_error
@@ -219,31 +220,7 @@ class TrainingPipeline(Construct):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             ),
             *vpc_job_network_statements(stack, network),
-            iam.PolicyStatement(
-                sid="JobLogs",
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                ],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws/sagemaker/*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="JobMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={
-                    "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}
-                },
-            ),
+            *job_logs_and_metrics(stack),
         )
 
         self.definition: Pipeline = build_training_pipeline(
