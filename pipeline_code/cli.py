@@ -31,6 +31,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from pipeline_code.compat import extract_tar
 from pipeline_code.data import generate as gen
 from pipeline_code.data.tables import read_table, resolve_schema
 from pipeline_code.schema import Schema, SchemaError
@@ -397,7 +398,7 @@ def simulate_traffic(
 
     with tempfile.TemporaryDirectory(prefix="cdk-mlops-model-") as tmp:
         with tarfile.open(tarball, "r:gz") as tar:
-            tar.extractall(tmp, filter="data")  # what SageMaker does before model_fn
+            extract_tar(tar, tmp)  # what SageMaker does before model_fn
         model = handler.model_fn(tmp)
     rng = np.random.default_rng(cfg.seed + 1)
     test = read_table(test_dir, schema)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline_code.compat import pandas_major, parse_floats
 from pipeline_code.schema import Schema, SchemaError
 
 TABLE_FORMATS: tuple[str, ...] = ("csv", "parquet")
@@ -120,10 +121,16 @@ def coerce_clean(df: pd.DataFrame, schema: Schema, *, source: str = "data") -> p
     for col in schema.typed_columns:
         s = df[col.name]
         if col.is_numeric:
-            if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            is_text = s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+            if is_text:
                 s = s.replace("", np.nan)
             try:
-                out[col.name] = pd.to_numeric(s, errors="raise").astype("float64")
+                values = pd.to_numeric(s, errors="raise").astype("float64")
+                if is_text and pandas_major() < 3:
+                    # pandas 2's to_numeric is an ulp off for some strings; float() is exact,
+                    # so a CSV split gives the same model in the SageMaker image as locally
+                    values = parse_floats(s)
+                out[col.name] = values
             except (ValueError, TypeError) as exc:
                 raise ValueError(
                     f"{source}: column {col.name!r} is not numeric ({exc}); run the ETL first"

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline_code.compat import UTC, parse_floats
 from pipeline_code.data.tables import read_raw_csv
 from pipeline_code.etl import reasons as R
 from pipeline_code.etl.common import INGEST_PARTITION, EtlResult, check_input_columns, count_reasons
@@ -27,14 +28,23 @@ def _trim(s: pd.Series) -> pd.Series:
     return stripped.where(stripped.notna() & (stripped != ""), None)
 
 
+def _fullmatch(text: pd.Series, pattern: str) -> pd.Series:
+    """Boolean mask: the (trimmed, possibly None) string matches ``pattern`` entirely."""
+    if not len(text):
+        return pd.Series(False, index=text.index, dtype=bool)
+    # na=False instead of fillna(False): no object-to-bool downcast warning on pandas 2.2
+    return text.str.fullmatch(pattern, na=False).astype(bool)
+
+
 def _numeric(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(format ok, float value or NaN) for trimmed strings."""
-    fmt_ok = (
-        text.str.fullmatch(R.NUMBER_PATTERN).fillna(False).astype(bool)
-        if len(text)
-        else text.astype(bool)
-    )
-    values = pd.to_numeric(text.where(fmt_ok), errors="coerce").astype("float64")
+    """(format ok, float value or NaN) for trimmed strings.
+
+    Values are parsed like Spark's cast (correctly rounded; "1e999" is inf, which the caller
+    rejects), not with ``pd.to_numeric``: on pandas 2 that is off by an ulp for about one value
+    in seven and turns an overflow into NaN, which a nullable column would take as missing.
+    """
+    fmt_ok = _fullmatch(text, R.NUMBER_PATTERN)
+    values = parse_floats(text.where(fmt_ok, None))
     return fmt_ok, values
 
 
@@ -65,11 +75,7 @@ def annotate_pandas(raw: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, pd
 
     if schema.timestamp_column:
         ts = _trim(raw[schema.timestamp_column])
-        fmt_ok = (
-            ts.str.fullmatch(R.TIMESTAMP_PATTERN).fillna(False).astype(bool)
-            if n
-            else ts.astype(bool)
-        )
+        fmt_ok = _fullmatch(ts, R.TIMESTAMP_PATTERN)
         dates = pd.to_datetime(ts.where(fmt_ok).str[:10], format="%Y-%m-%d", errors="coerce")
         checks.append((R.MISSING_TIMESTAMP, ts.isna().to_numpy()))
         checks.append((R.INVALID_TIMESTAMP, (ts.notna() & dates.isna()).to_numpy()))
@@ -157,7 +163,7 @@ def run_etl_pandas(
     The partition for ``ingest_date`` is replaced; other dates are kept (like Spark's dynamic
     partition overwrite).
     """
-    day = ingest_date or dt.datetime.now(dt.UTC).date().isoformat()
+    day = ingest_date or dt.datetime.now(UTC).date().isoformat()
     src = Path(input_path)
     files = sorted(src.glob("*.csv")) if src.is_dir() else [src]
     if not files or not all(f.exists() for f in files):

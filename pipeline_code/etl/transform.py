@@ -26,6 +26,7 @@ import re
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from pipeline_code.compat import UTC
 from pipeline_code.etl import reasons as R
 from pipeline_code.etl.common import INGEST_PARTITION, EtlResult, check_input_columns, count_reasons
 from pipeline_code.schema import Schema
@@ -247,7 +248,7 @@ def run_etl(
 
     Three Spark jobs over one cached annotation: the counts, the clean write, the quarantine write.
     """
-    day = ingest_date or dt.datetime.now(dt.UTC).date().isoformat()
+    day = ingest_date or dt.datetime.now(UTC).date().isoformat()
     annotated = annotate(read_raw(spark, input_path), schema).cache()
     try:
         rows = annotated.groupBy(R.REASON_COLUMN).count().collect()

@@ -57,6 +57,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pipeline_code.compat import exact_float_csv_options
 from pipeline_code.schema import ColumnSpec, Schema, SchemaError
 
 CSV_CONTENT_TYPE = "text/csv"
@@ -491,6 +492,8 @@ def _parse_plain_csv(text: str) -> ParsedInput | None:
             na_values=[""],
             skip_blank_lines=False,
             engine="c",
+            # correctly rounded like float() in the csv path (pandas 2's default is not)
+            **exact_float_csv_options(),
         )
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None

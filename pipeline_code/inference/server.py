@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from pipeline_code.compat import extract_tar
 from pipeline_code.inference import handler
 
 HOST = "127.0.0.1"
@@ -199,7 +200,7 @@ def resolve_model_dir(path: Path, scratch: Path) -> Path:
     dest = scratch / "model"
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive, "r:*") as tar:
-        tar.extractall(dest, filter="data")  # "data" refuses absolute paths, links out, devices
+        extract_tar(tar, dest)  # refuses absolute paths, links out, devices
     return dest
 
 

@@ -40,13 +40,14 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pipeline_code.compat import UTC
 from pipeline_code.monitoring import formats
 from pipeline_code.monitoring.baseline import numeric_feature_statistics, summary_statistics
 from pipeline_code.monitoring.capture import BadRecord, CaptureData, read_capture_files

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline_code.compat import UTC
+
 APPROVAL_STATUSES: tuple[str, ...] = ("PendingManualApproval", "Approved", "Rejected")
 DEFAULT_APPROVAL = "PendingManualApproval"
 GROUP_FILE = "model-package-group.json"
@@ -81,7 +83,7 @@ def code_sha256() -> str:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return dt.datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:

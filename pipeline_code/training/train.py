@@ -45,6 +45,7 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from pipeline_code.compat import UTC, extract_tar
 from pipeline_code.data.tables import read_table, resolve_schema
 from pipeline_code.schema import Schema
 
@@ -257,7 +258,7 @@ def train(
             "joblib": joblib.__version__,
         },
         "code_version": code_version,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     packed = package_model(out, tarball) if tarball is not None else None
@@ -285,7 +286,7 @@ def load_model_dir(path: str | Path) -> tuple[Pipeline, Schema, dict[str, Any]]:
     if src.is_file():
         with tempfile.TemporaryDirectory(prefix="cdk-mlops-model-") as tmp:
             with tarfile.open(src, "r:gz") as tar:
-                tar.extractall(tmp, filter="data")  # "data": no absolute paths or links out
+                extract_tar(tar, tmp)  # no absolute paths or links out
             return load_model_dir(tmp)
     if not (src / MODEL_FILE).exists():
         raise FileNotFoundError(

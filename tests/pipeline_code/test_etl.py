@@ -213,13 +213,15 @@ def test_fails_when_required_columns_are_missing(
     engine: str, request: pytest.FixtureRequest
 ) -> None:
     raw = _raw_frame().drop(columns=["plan", "label"])
+    # The Spark session first: without pyspark (as in .venv-container) this skips, before the
+    # import of the Spark transform could fail.
+    spark = request.getfixturevalue("spark") if engine == "spark" else None
     with pytest.raises(MissingColumnsError, match=r"\['plan', 'label'\]") as info:
-        if engine == "pandas":
+        if spark is None:
             transform_pandas(raw, TINY)
         else:
             from pipeline_code.etl.transform import transform
 
-            spark = request.getfixturevalue("spark")
             cols = list(raw.columns)
             df = spark.createDataFrame(
                 [tuple(r) for r in raw.itertuples(index=False)],
