@@ -1,6 +1,6 @@
 """The definition against AWS's published pipeline-definition JSON schema, per step type.
 
-The schema (../shared/schemas/sagemaker-pipeline-definition.schema.json, April 2025) is stale:
+The schema (data/sagemaker-pipeline-definition.schema.json, from shared/schemas, April 2025) is stale:
 the SageMaker SDK's own output fails it. ``KNOWN_DEVIATIONS`` lists each place where the schema
 disagrees with what the SDK writes and the service accepts; every error must be one of them, and
 every listed deviation must still occur (so the list stays true as the schema or builder change).

@@ -31,7 +31,9 @@ except ImportError:  # pragma: no cover - regex comes with cfn-lint in the dev e
     _regex_module = None
 
 SCHEMA_PATH = (
-    Path(__file__).resolve().parents[4] / "shared/schemas/sagemaker-pipeline-definition.schema.json"
+    # AWS's published pipeline-definition schema (April 2025), copied from the project's shared/
+    # folder so the tests do not depend on a folder outside the repository.
+    Path(__file__).resolve().parent / "data" / "sagemaker-pipeline-definition.schema.json"
 )
 
 # The operation each step type's Arguments are the request of, and the request members the
