@@ -92,42 +92,40 @@ def cfn_lint(template: Path, regions: tuple[str, ...] = LINT_REGIONS) -> list[st
 
 
 def checkov(templates: list[Path], executable: str) -> dict[Path, tuple[list[str], int]]:
-    """checkov failed checks and skip counts per template (CloudFormation framework, offline)."""
-    out: dict[Path, tuple[list[str], int]] = {}
+    """checkov failed checks and skip counts per template (CloudFormation framework, offline).
+
+    One checkov process for all templates (its start-up is most of its cost); results are
+    grouped back by the file each check ran on.
+    """
+    if not templates:
+        return {}
+    cmd = [executable]
     for template in templates:
-        proc = subprocess.run(
-            [
-                executable,
-                "-f",
-                str(template),
-                "--framework",
-                "cloudformation",
-                "--quiet",
-                "--compact",
-                "--skip-download",
-                "-o",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+        cmd += ["-f", str(template)]
+    cmd += ["--framework", "cloudformation", "--compact", "--skip-download", "-o", "json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode not in (0, 1) or not proc.stdout.strip():
+        names = ", ".join(t.name for t in templates)
+        raise RuntimeError(
+            f"checkov failed on {names} (exit {proc.returncode}): {proc.stderr[-2000:]}"
         )
-        if proc.returncode not in (0, 1) or not proc.stdout.strip():
-            raise RuntimeError(
-                f"checkov failed on {template} (exit {proc.returncode}): {proc.stderr[-2000:]}"
-            )
-        data: Any = json.loads(proc.stdout)
-        reports = data if isinstance(data, list) else [data]
-        failed: list[str] = []
-        skipped = 0
-        for rep in reports:
-            results = rep.get("results", {})
-            failed += [
-                f"{c['check_id']} {c['resource']}: {c['check_name']}"
-                for c in results.get("failed_checks", [])
-            ]
-            skipped += int(rep.get("summary", {}).get("skipped", 0))  # --quiet omits the list
-        out[template] = (failed, skipped)
+    data: Any = json.loads(proc.stdout)
+    by_name = {t.name: t for t in templates}
+    out: dict[Path, tuple[list[str], int]] = {t: ([], 0) for t in templates}
+    for report in data if isinstance(data, list) else [data]:
+        results = report.get("results", {})
+        for kind in ("failed_checks", "skipped_checks"):
+            for check in results.get(kind, []):
+                found = by_name.get(Path(check["file_path"]).name)
+                if found is None:
+                    raise RuntimeError(
+                        f"checkov reported on an unexpected file: {check['file_path']}"
+                    )
+                failed, skipped = out[found]
+                if kind == "failed_checks":
+                    failed.append(f"{check['check_id']} {check['resource']}: {check['check_name']}")
+                else:
+                    out[found] = (failed, skipped + 1)
     return out
 
 
