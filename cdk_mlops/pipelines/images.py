@@ -23,9 +23,17 @@ if TYPE_CHECKING:
 
 SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
 
-# Framework versions published for both training and inference in sklearn.json.
-SKLEARN_FRAMEWORK_VERSIONS: tuple[str, ...] = ("0.20.0", "0.23-1", "1.0-1", "1.2-1")
-DEFAULT_SKLEARN_VERSION = "1.2-1"
+# Framework versions published in sklearn.json, with the same registry account per region.
+SKLEARN_FRAMEWORK_VERSIONS: tuple[str, ...] = ("0.20.0", "0.23-1", "1.0-1", "1.2-1", "1.4-2")
+# sklearn.json (SDK 2.253+, and sagemaker-core 3.x) lists these under "training" only, not
+# "inference". It is one image all the same: the 1.4-2 Dockerfile sets both
+# SAGEMAKER_TRAINING_MODULE and SAGEMAKER_SERVING_MODULE and starts the model server on 8080,
+# so we also register models with it.
+SDK_TRAINING_ONLY_VERSIONS: frozenset[str] = frozenset({"1.4-2"})
+# 1.4-2: Python 3.10, numpy 2.1.0, scikit-learn 1.4.2, pyarrow 17 (1.2-1 has Python 3.9 and
+# scikit-learn 1.2.1, too old for pipeline_code). pipeline_code is tested against the 1.4-2
+# libraries in .venv-container (requirements/container-sklearn-1.4-2.txt).
+DEFAULT_SKLEARN_VERSION = "1.4-2"
 
 # Region -> ECR registry account, from the SDK's sklearn.json (commercial partition only).
 SKLEARN_REGISTRY_ACCOUNTS: Mapping[str, str] = MappingProxyType(
@@ -67,7 +75,7 @@ _ACCOUNT_KEY = "account"
 
 
 def sklearn_image_tag(framework_version: str = DEFAULT_SKLEARN_VERSION) -> str:
-    """The image tag, e.g. ``1.2-1-cpu-py3``."""
+    """The image tag, e.g. ``1.4-2-cpu-py3``."""
     if framework_version not in SKLEARN_FRAMEWORK_VERSIONS:
         raise PipelineDefinitionError(
             f"scikit-learn framework_version {framework_version!r} is not one of "

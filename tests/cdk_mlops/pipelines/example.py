@@ -71,7 +71,7 @@ def oracle_settings(pipeline: Pipeline) -> dict[str, Any]:
 
 # Small valid steps for focused tests.
 ROLE = "arn:aws:iam::123456789012:role/r"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
 P = "/opt/ml/processing"
 
 

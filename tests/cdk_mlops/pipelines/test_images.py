@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -9,13 +10,17 @@ import pytest
 
 from cdk_mlops.pipelines import PipelineDefinitionError
 from cdk_mlops.pipelines.images import (
+    DEFAULT_SKLEARN_VERSION,
     MAPPING_ID,
+    SDK_TRAINING_ONLY_VERSIONS,
     SKLEARN_FRAMEWORK_VERSIONS,
     SKLEARN_REGISTRY_ACCOUNTS,
     sklearn_image_uri,
     sklearn_image_uri_for_region,
 )
 from tests.cdk_mlops.helpers import new_app
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def synth(build: Any, env: cdk.Environment | None = None) -> tuple[dict[str, Any], Any]:
@@ -49,9 +54,24 @@ def test_known_accounts_match_the_sdk_table() -> None:
 
 def test_literal_uri_for_a_region() -> None:
     assert sklearn_image_uri_for_region("us-east-1") == (
-        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
     )
     assert sklearn_image_uri_for_region("eu-central-1", "0.23-1").endswith(":0.23-1-cpu-py3")
+    assert sklearn_image_uri_for_region("eu-west-1", "1.2-1") == (
+        "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
+
+
+def test_default_is_the_python_310_image_pipeline_code_is_tested_against() -> None:
+    # 1.2-1 runs Python 3.9 and scikit-learn 1.2.1; pipeline_code needs 3.10+ and is tested
+    # against the 1.4-2 libraries (requirements/container-sklearn-1.4-2.txt).
+    assert DEFAULT_SKLEARN_VERSION == "1.4-2"
+    pins = (ROOT / "requirements" / "container-sklearn-1.4-2.txt").read_text(encoding="utf-8")
+    for pin in ("numpy==2.1.0", "scikit-learn==1.4.2", "pyarrow==17.0.0"):
+        assert pin in pins.splitlines(), pin
+    # the SDK lists 1.4-2 for training only; we use it for serving too (same image)
+    assert sorted(SDK_TRAINING_ONLY_VERSIONS) == ["1.4-2"]
+    assert SDK_TRAINING_ONLY_VERSIONS.issubset(SKLEARN_FRAMEWORK_VERSIONS)
 
 
 def test_mapping_is_added_once_with_every_region(agnostic: dict[str, Any]) -> None:
@@ -73,7 +93,7 @@ def test_uri_is_built_from_find_in_map_region_and_url_suffix(agnostic: dict[str,
                 {"Ref": "AWS::Region"},
                 ".",
                 {"Ref": "AWS::URLSuffix"},
-                "/sagemaker-scikit-learn:1.2-1-cpu-py3",
+                "/sagemaker-scikit-learn:1.4-2-cpu-py3",
             ],
         ]
     }
@@ -94,4 +114,4 @@ def test_fails_for_a_concrete_region_outside_the_table() -> None:
 def test_fails_for_an_unpublished_framework_version() -> None:
     with pytest.raises(PipelineDefinitionError, match=r"not one of \['0.20.0'"):
         sklearn_image_uri_for_region("us-east-1", "1.5-1")
-    assert "1.2-1" in SKLEARN_FRAMEWORK_VERSIONS
+    assert {"1.2-1", "1.4-2"} <= set(SKLEARN_FRAMEWORK_VERSIONS)
