@@ -10,11 +10,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: synth test lint typecheck unit deps run-local bench clean
+.PHONY: synth test container-test lint typecheck deps run-local bench clean
 
 SDK_VENV := .venv-sdk
+CONTAINER_VENV := .venv-container
 
-deps: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed $(SDK_VENV)/.installed
+deps: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed $(SDK_VENV)/.installed $(CONTAINER_VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +36,15 @@ $(SDK_VENV)/.installed: tests/oracle/requirements-sdk.txt
 	$(SDK_VENV)/bin/python -m pip install -q -r tests/oracle/requirements-sdk.txt
 	touch $@
 
+# pipeline_code must also run on the library versions of the older SageMaker scikit-learn
+# 1.4-2 image (numpy 2.1, scikit-learn 1.4.2, pandas 2.2): a second environment pinned to them.
+$(CONTAINER_VENV)/.installed: requirements/container-sklearn-1.4-2.txt pyproject.toml
+	test -x $(CONTAINER_VENV)/bin/python || $(PYTHON) -m venv $(CONTAINER_VENV)
+	$(CONTAINER_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CONTAINER_VENV)/bin/python -m pip install -q -r requirements/container-sklearn-1.4-2.txt
+	$(CONTAINER_VENV)/bin/python -m pip install -q --no-deps -e .
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -52,16 +62,26 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy cdk_mlops pipeline_code
+	$(VENV)/bin/mypy --python-version 3.10 pipeline_code
 
 ## The whole suite: lint, types, unit and integration tests, compliance gates.
 test: deps lint typecheck
 	$(PY) -m pytest -n 2 --dist loadfile -q
+	$(MAKE) --no-print-directory container-test
+
+## pipeline_code's unit and end-to-end tests on the 1.4-2 image's library versions (no Spark there).
+container-test: $(CONTAINER_VENV)/.installed
+	$(CONTAINER_VENV)/bin/python -m pytest tests/pipeline_code tests/integration -q -n 2 --dist loadfile -p no:cacheprovider -W error::FutureWarning
 
 run-local: $(VENV)/.installed
 	$(VENV)/bin/cdk-mlops run-local
 
+## Benchmarks print numbers side by side (drift also builds .venv-evidently on first use).
 bench: deps
 	$(PY) benchmarks/bench_synth.py
+	$(PY) benchmarks/bench_inference.py
+	$(PY) benchmarks/bench_drift.py
+	$(PY) benchmarks/bench_run_local.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

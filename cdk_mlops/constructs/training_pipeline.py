@@ -81,7 +81,8 @@ class TrainingPipeline(Construct):
     :param threshold: default of ``MetricThreshold``. Default 0.75.
     :param processing_instance_type / training_instance_type: default ``ml.m5.large``.
     :param hyperparameters: passed to training.
-    :param sklearn_version: SageMaker scikit-learn container version. Default ``1.2-1``.
+    :param sklearn_version: SageMaker scikit-learn container version. Default ``1.9-0``
+        (scikit-learn 1.9, the line ``pipeline_code`` is developed on); ``1.4-2`` also works.
     :param cache_expire_after: step caching (ISO 8601 duration) or ``None``. Default ``P30D``.
     """
 

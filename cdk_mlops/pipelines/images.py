@@ -24,7 +24,14 @@ if TYPE_CHECKING:
 SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
 
 # Framework versions published in sklearn.json, with the same registry account per region.
-SKLEARN_FRAMEWORK_VERSIONS: tuple[str, ...] = ("0.20.0", "0.23-1", "1.0-1", "1.2-1", "1.4-2")
+SKLEARN_FRAMEWORK_VERSIONS: tuple[str, ...] = (
+    "0.20.0",
+    "0.23-1",
+    "1.0-1",
+    "1.2-1",
+    "1.4-2",
+    "1.9-0",
+)
 # sklearn.json (SDK 2.253+, and sagemaker-core 3.x) lists these under "training" only, not
 # "inference". It is one image all the same: the 1.4-2 Dockerfile sets both
 # SAGEMAKER_TRAINING_MODULE and SAGEMAKER_SERVING_MODULE and starts the model server on 8080,
@@ -33,7 +40,13 @@ SDK_TRAINING_ONLY_VERSIONS: frozenset[str] = frozenset({"1.4-2"})
 # 1.4-2: Python 3.10, numpy 2.1.0, scikit-learn 1.4.2, pyarrow 17 (1.2-1 has Python 3.9 and
 # scikit-learn 1.2.1, too old for pipeline_code). pipeline_code is tested against the 1.4-2
 # libraries in .venv-container (requirements/container-sklearn-1.4-2.txt).
-DEFAULT_SKLEARN_VERSION = "1.4-2"
+# Newer than the SDK the oracle test installs (sagemaker 2.257): listed for training AND
+# inference, same registry accounts, in the SDK's sagemaker-core/src/sagemaker/core/
+# image_uri_config/sklearn.json (aws/sagemaker-python-sdk commit 5e2ee19b).
+NEWER_THAN_ORACLE_SDK: frozenset[str] = frozenset({"1.9-0"})
+# 1.9-0 (scikit-learn 1.9, Python 3.12 per the SDK change that added it) matches the library
+# line pipeline_code is developed and tested on, and is listed for serving too.
+DEFAULT_SKLEARN_VERSION = "1.9-0"
 
 # Region -> ECR registry account, from the SDK's sklearn.json (commercial partition only).
 SKLEARN_REGISTRY_ACCOUNTS: Mapping[str, str] = MappingProxyType(

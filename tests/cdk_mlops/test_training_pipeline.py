@@ -251,7 +251,7 @@ def test_jobs_use_the_regional_scikit_learn_image(built: Built) -> None:
         )
         # Account and region come from a CloudFormation mapping at deploy time.
         assert image.startswith("${TOKEN}.dkr.ecr.")
-        assert image.endswith("/sagemaker-scikit-learn:1.4-2-cpu-py3")
+        assert image.endswith("/sagemaker-scikit-learn:1.9-0-cpu-py3")
 
 
 # ------------------------------------------------------------------ register and quality gate

@@ -12,6 +12,7 @@ from cdk_mlops.pipelines import PipelineDefinitionError
 from cdk_mlops.pipelines.images import (
     DEFAULT_SKLEARN_VERSION,
     MAPPING_ID,
+    NEWER_THAN_ORACLE_SDK,
     SDK_TRAINING_ONLY_VERSIONS,
     SKLEARN_FRAMEWORK_VERSIONS,
     SKLEARN_REGISTRY_ACCOUNTS,
@@ -54,7 +55,7 @@ def test_known_accounts_match_the_sdk_table() -> None:
 
 def test_literal_uri_for_a_region() -> None:
     assert sklearn_image_uri_for_region("us-east-1") == (
-        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
     )
     assert sklearn_image_uri_for_region("eu-central-1", "0.23-1").endswith(":0.23-1-cpu-py3")
     assert sklearn_image_uri_for_region("eu-west-1", "1.2-1") == (
@@ -62,10 +63,15 @@ def test_literal_uri_for_a_region() -> None:
     )
 
 
-def test_default_is_the_python_310_image_pipeline_code_is_tested_against() -> None:
-    # 1.2-1 runs Python 3.9 and scikit-learn 1.2.1; pipeline_code needs 3.10+ and is tested
-    # against the 1.4-2 libraries (requirements/container-sklearn-1.4-2.txt).
-    assert DEFAULT_SKLEARN_VERSION == "1.4-2"
+def test_default_is_the_scikit_learn_line_pipeline_code_is_developed_on() -> None:
+    # 1.2-1 runs Python 3.9 and scikit-learn 1.2.1, too old for pipeline_code; 1.9-0 carries
+    # scikit-learn 1.9 (our dev line) and is listed for serving as well as training.
+    assert DEFAULT_SKLEARN_VERSION == "1.9-0"
+    assert frozenset({"1.9-0"}) == NEWER_THAN_ORACLE_SDK
+
+
+def test_the_older_python_310_image_is_covered_by_the_container_test_env() -> None:
+    # pipeline_code is also tested against the 1.4-2 libraries (requirements/container-sklearn-1.4-2.txt).
     pins = (ROOT / "requirements" / "container-sklearn-1.4-2.txt").read_text(encoding="utf-8")
     for pin in ("numpy==2.1.0", "scikit-learn==1.4.2", "pyarrow==17.0.0"):
         assert pin in pins.splitlines(), pin
@@ -93,7 +99,7 @@ def test_uri_is_built_from_find_in_map_region_and_url_suffix(agnostic: dict[str,
                 {"Ref": "AWS::Region"},
                 ".",
                 {"Ref": "AWS::URLSuffix"},
-                "/sagemaker-scikit-learn:1.4-2-cpu-py3",
+                "/sagemaker-scikit-learn:1.9-0-cpu-py3",
             ],
         ]
     }
