@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import aws_cdk as cdk
@@ -50,3 +51,22 @@ def allowed_actions_on(statements: list[dict[str, Any]], resource: Any) -> set[s
         if st.get("Effect") == "Allow" and resource in as_list(st.get("Resource")):
             actions.update(as_list(st["Action"]))
     return actions
+
+
+class TemplateView:
+    """Look-ups on one synthesized template; test modules subclass it as a dataclass with a
+    ``template`` field and the constructs they built."""
+
+    template: Template
+
+    @cached_property
+    def resources(self) -> dict[str, Any]:
+        res: dict[str, Any] = self.template.to_json()["Resources"]
+        return res
+
+    def lid(self, cfn_type: str, prefix: str) -> str:
+        return logical_id(self.template, cfn_type, prefix)
+
+    def props(self, cfn_type: str, prefix: str) -> dict[str, Any]:
+        props: dict[str, Any] = self.resources[self.lid(cfn_type, prefix)]["Properties"]
+        return props

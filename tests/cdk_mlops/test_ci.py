@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import aws_cdk as cdk
@@ -15,7 +14,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from cdk_mlops.constructs import BasicCi, CiSource
-from tests.cdk_mlops.construct_fixtures import arn_of, as_list, logical_id, role_statements
+from tests.cdk_mlops.construct_fixtures import (
+    TemplateView,
+    arn_of,
+    as_list,
+    logical_id,
+    role_statements,
+)
 from tests.cdk_mlops.helpers import new_app
 from tests.cdk_mlops.level2_fixtures import all_actions, ref_of, rendered
 
@@ -23,23 +28,11 @@ CONNECTION = "arn:aws:codeconnections:eu-west-1:111122223333:connection/0a1b2c3d
 
 
 @dataclass
-class Built:
+class Built(TemplateView):
     template: Template
     s3_ci: BasicCi
     git_ci: BasicCi
     other_ci: BasicCi
-
-    @cached_property
-    def resources(self) -> dict[str, Any]:
-        res: dict[str, Any] = self.template.to_json()["Resources"]
-        return res
-
-    def lid(self, cfn_type: str, prefix: str) -> str:
-        return logical_id(self.template, cfn_type, prefix)
-
-    def props(self, cfn_type: str, prefix: str) -> dict[str, Any]:
-        props: dict[str, Any] = self.resources[self.lid(cfn_type, prefix)]["Properties"]
-        return props
 
     def pipeline(self, ci: str) -> dict[str, Any]:
         lids = [

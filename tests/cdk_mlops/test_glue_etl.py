@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from cdk_mlops.constructs import DataLake, GlueEtl, PipelineCode
-from tests.cdk_mlops.construct_fixtures import arn_of, as_list, logical_id, role_statements
+from tests.cdk_mlops.construct_fixtures import (
+    TemplateView,
+    arn_of,
+    as_list,
+    role_statements,
+)
 from tests.cdk_mlops.helpers import new_app
 from tests.cdk_mlops.level2_fixtures import (
     all_actions,
@@ -74,23 +78,11 @@ CHURN_COLUMNS = [
 
 
 @dataclass
-class Built:
+class Built(TemplateView):
     template: Template
     default: GlueEtl
     custom: GlueEtl
     topic: sns.Topic
-
-    @cached_property
-    def resources(self) -> dict[str, Any]:
-        res: dict[str, Any] = self.template.to_json()["Resources"]
-        return res
-
-    def lid(self, cfn_type: str, prefix: str) -> str:
-        return logical_id(self.template, cfn_type, prefix)
-
-    def props(self, cfn_type: str, prefix: str) -> dict[str, Any]:
-        props: dict[str, Any] = self.resources[self.lid(cfn_type, prefix)]["Properties"]
-        return props
 
     def job(self, prefix: str) -> dict[str, Any]:
         return self.props("AWS::Glue::Job", prefix)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import aws_cdk as cdk
@@ -14,7 +13,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from cdk_mlops.constructs import ApprovalMode, ModelRegistry
-from tests.cdk_mlops.construct_fixtures import as_list, fresh_stack, logical_id, role_statements
+from tests.cdk_mlops.construct_fixtures import (
+    TemplateView,
+    as_list,
+    fresh_stack,
+    role_statements,
+)
 from tests.cdk_mlops.helpers import new_app
 from tests.cdk_mlops.level2_fixtures import ref_of, rendered
 
@@ -44,24 +48,12 @@ PACKAGES_ARN = _arn("model-package/churn-models/*")
 
 
 @dataclass
-class Built:
+class Built(TemplateView):
     template: Template
     default: ModelRegistry
     shared: ModelRegistry
     given: ModelRegistry
     topic: sns.Topic
-
-    @cached_property
-    def resources(self) -> dict[str, Any]:
-        res: dict[str, Any] = self.template.to_json()["Resources"]
-        return res
-
-    def lid(self, cfn_type: str, prefix: str) -> str:
-        return logical_id(self.template, cfn_type, prefix)
-
-    def props(self, cfn_type: str, prefix: str) -> dict[str, Any]:
-        props: dict[str, Any] = self.resources[self.lid(cfn_type, prefix)]["Properties"]
-        return props
 
     def statements(self, role: str) -> list[dict[str, Any]]:
         return role_statements(self.template, self.lid("AWS::IAM::Role", role))
