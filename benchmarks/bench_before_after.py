@@ -61,6 +61,9 @@ def main() -> None:
     parser.add_argument("--skip-tests", action="store_true")
     args = parser.parse_args()
     wt = Path(tempfile.mkdtemp(prefix="bench-before-")) / "tree"
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():  # older revisions read ../shared, as CI lays it out
+        (wt.parent / "shared").symlink_to(shared)
     subprocess.run(
         ["git", "worktree", "add", "--detach", str(wt), args.before],
         cwd=ROOT,
