@@ -159,3 +159,29 @@ def test_data_hash_ignores_spark_markers_but_not_data(tmp_path: Path) -> None:
     assert hash_paths([tmp_path / "curated"]) == before
     (folder / "_private.py").write_text("x = 1\n")  # a module, not a marker
     assert hash_paths([tmp_path / "curated"]) != before
+
+
+def test_concurrent_writers_of_one_json_file_do_not_collide(tmp_path: Path) -> None:
+    # Six writers racing on one new file: with a shared temporary name, os.replace failed for
+    # most of them (seen as a flaky concurrent-registration test); each writer has its own now.
+    from pipeline_code.registry.local import _write_json
+
+    for trial in range(20):
+        target = tmp_path / f"t{trial}" / "group.json"
+        target.parent.mkdir()
+        errors: list[BaseException] = []
+
+        def write(n: int, target: Path = target, errors: list[BaseException] = errors) -> None:
+            try:
+                _write_json(target, {"writer": n})
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert json.loads(target.read_text())["writer"] in range(6)
+        assert sorted(p.name for p in target.parent.iterdir()) == ["group.json"]
