@@ -67,23 +67,21 @@ class EncryptionKeys(Construct):
                 "(reserved for AWS managed keys), e.g. 'alias/mlops'.",
             )
         rotation = rotation_period or cdk.Duration.days(365)
-        days = float(rotation.to_days(integral=False))
-        if not (days.is_integer() and 90 <= days <= 2560):
-            raise prop_error(
-                "EncryptionKeys",
-                "rotation_period",
-                f"{days:g} days",
-                "KMS rotates keys every 90 to 2560 whole days; choose a period in that range.",
-            )
+        _check_whole_days(
+            "rotation_period",
+            rotation,
+            90,
+            2560,
+            "KMS rotates keys every 90 to 2560 whole days; choose a period in that range.",
+        )
         window = pending_window or cdk.Duration.days(30)
-        window_days = float(window.to_days(integral=False))
-        if not (window_days.is_integer() and 7 <= window_days <= 30):
-            raise prop_error(
-                "EncryptionKeys",
-                "pending_window",
-                f"{window_days:g} days",
-                "KMS waits 7 to 30 whole days before deleting a key; choose a window in that range.",
-            )
+        _check_whole_days(
+            "pending_window",
+            window,
+            7,
+            30,
+            "KMS waits 7 to 30 whole days before deleting a key; choose a window in that range.",
+        )
 
         def make(kid: str, purpose: str) -> kms.Key:
             return kms.Key(
@@ -103,6 +101,12 @@ class EncryptionKeys(Construct):
 
         allow_cloudwatch_logs(self.logs_key)
         allow_notifiers(self.notifications_key)
+
+
+def _check_whole_days(prop: str, duration: cdk.Duration, low: int, high: int, fix: str) -> None:
+    days = float(duration.to_days(integral=False))
+    if not (days.is_integer() and low <= days <= high):
+        raise prop_error("EncryptionKeys", prop, f"{days:g} days", fix)
 
 
 def allow_cloudwatch_logs(key: kms.Key) -> None:
