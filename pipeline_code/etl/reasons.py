@@ -21,6 +21,10 @@ MISSING_VALUE = "missing_value"
 INVALID_TYPE = "invalid_type"
 OUT_OF_RANGE = "out_of_range"
 UNKNOWN_CATEGORY = "unknown_category"
+# A value holding bytes that are not UTF-8 (read as U+FFFD, as Spark's reader does) or U+FFFD
+# itself, which only a lossy conversion writes. The row is quarantined; nothing is replaced.
+INVALID_ENCODING = "invalid_encoding"
+REPLACEMENT_CHARACTER = "\ufffd"
 
 ROW_REASONS: tuple[str, ...] = (
     MALFORMED_ROW,
@@ -31,17 +35,37 @@ ROW_REASONS: tuple[str, ...] = (
     MISSING_TIMESTAMP,
     INVALID_TIMESTAMP,
 )
-COLUMN_REASONS: tuple[str, ...] = (MISSING_VALUE, INVALID_TYPE, OUT_OF_RANGE, UNKNOWN_CATEGORY)
+COLUMN_REASONS: tuple[str, ...] = (
+    INVALID_ENCODING,
+    MISSING_VALUE,
+    INVALID_TYPE,
+    OUT_OF_RANGE,
+    UNKNOWN_CATEGORY,
+)
 
 # Raw CSV is read with one column more than its header: a value there means the line had more
 # fields than the header (a stray delimiter, an unquoted comma), and the row is quarantined as
 # malformed_row instead of being silently cut. Fewer fields than the header read as missing.
 EXTRA_FIELD_COLUMN = "__extra_field"
+# Where a row read from a file came from: the file (as a URI, ``file:///...`` or ``s3://...``)
+# and its 1-based line number (the header is line 1). Both engines add them when they read
+# files, so every quarantined row can be found in the raw data.
+SOURCE_FILE_COLUMN = "__source_file"
+SOURCE_LINE_COLUMN = "__source_line"
+INTERNAL_COLUMNS: tuple[str, ...] = (EXTRA_FIELD_COLUMN, SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN)
 
 # Strict grammars so that Spark (Java) and pandas (Python) accept exactly the same strings:
 # Spark's cast alone would accept "1d" or "NaN", Python's float() accepts "1_000" or "inf".
 # [0-9] rather than \d: Python's \d also matches non-ASCII digits, Java's does not.
-NUMBER_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+# Thousands separators are accepted when unambiguous: comma groups of exactly three digits
+# with a dot decimal ("1,001.5") or with two groups or more ("1,234,567"). "1,001" alone is
+# rejected: in a decimal-comma locale it means 1.001. The commas are removed before the cast.
+NUMBER_PATTERN = (
+    r"^[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
+    r"|[0-9]{1,3}(,[0-9]{3})+\.[0-9]+"
+    r"|[0-9]{1,3}(,[0-9]{3}){2,}(\.[0-9]+)?)$"
+)
+THOUSANDS_SEPARATOR = ","
 TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
     r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"

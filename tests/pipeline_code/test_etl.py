@@ -266,9 +266,10 @@ def test_pandas_run_writes_partitions_and_replaces_only_its_date(
     churn: Schema, churn_bad: GeneratedData, churn_bad_csv: Path, tmp_path: Path
 ) -> None:
     out, q = tmp_path / "curated", tmp_path / "quarantine"
-    first = run_etl_pandas(churn_bad_csv, out, q, churn, ingest_date="2024-01-01")
-    again = run_etl_pandas(churn_bad_csv, out, q, churn, ingest_date="2024-01-01")
-    run_etl_pandas(churn_bad_csv, out, q, churn, ingest_date="2024-01-02")
+    budget = {"max_quarantine_fraction": 0.2}  # 10 % injected bad rows
+    first = run_etl_pandas(churn_bad_csv, out, q, churn, ingest_date="2024-01-01", **budget)
+    again = run_etl_pandas(churn_bad_csv, out, q, churn, ingest_date="2024-01-01", **budget)
+    run_etl_pandas(churn_bad_csv, out, q, churn, ingest_date="2024-01-02", **budget)
     assert first == again
     assert sorted(p.name for p in out.iterdir()) == [
         "ingest_date=2024-01-01",
@@ -281,7 +282,14 @@ def test_pandas_run_writes_partitions_and_replaces_only_its_date(
 
 def test_pandas_run_quarantines_malformed_lines(tmp_path: Path) -> None:
     csv = _write_tiny_csv(tmp_path / "tiny.csv")
-    result = run_etl_pandas(csv, tmp_path / "c", tmp_path / "q", TINY, ingest_date="2024-01-01")
+    result = run_etl_pandas(
+        csv,
+        tmp_path / "c",
+        tmp_path / "q",
+        TINY,
+        ingest_date="2024-01-01",
+        max_quarantine_fraction=1,
+    )
     assert result.rows_in == len(CASES) + 2
     assert result.rows_clean == 4
     assert result.reason_counts == _expected_reason_counts()
@@ -310,7 +318,15 @@ def test_spark_run_keeps_every_row_and_matches_pandas(
     old = out / "ingest_date=2023-12-31"
     old.mkdir(parents=True)
     shutil.copy(Path(__file__), old / "marker.txt")
-    result = run_etl(spark, str(churn_bad_csv), str(out), str(q), churn, ingest_date="2024-01-01")
+    result = run_etl(
+        spark,
+        str(churn_bad_csv),
+        str(out),
+        str(q),
+        churn,
+        ingest_date="2024-01-01",
+        max_quarantine_fraction=0.2,
+    )
 
     assert result.rows_in == 2000
     assert result.rows_in == result.rows_clean + result.rows_quarantined
@@ -322,7 +338,14 @@ def test_spark_run_keeps_every_row_and_matches_pandas(
     spark_clean = pd.read_parquet(out / "ingest_date=2024-01-01").sort_values(churn.id_column)
     spark_q = pd.read_parquet(q)
     pd_out = tmp_path / "pd"
-    run_etl_pandas(churn_bad_csv, pd_out / "c", pd_out / "q", churn, ingest_date="2024-01-01")
+    run_etl_pandas(
+        churn_bad_csv,
+        pd_out / "c",
+        pd_out / "q",
+        churn,
+        ingest_date="2024-01-01",
+        max_quarantine_fraction=0.2,
+    )
     pandas_clean = pd.read_parquet(pd_out / "c").sort_values(churn.id_column)
     pd.testing.assert_frame_equal(
         spark_clean.drop(columns="ingest_date", errors="ignore").reset_index(drop=True),
@@ -340,6 +363,7 @@ def _glue_args(base: Path, csv: Path, schema: str) -> list[str]:
         "--quarantine_path", str(base / "quarantine"),
         "--schema_path", schema,
         "--ingest_date", "2024-02-01",
+        "--max_quarantine_fraction", "1",
     ]  # fmt: skip
 
 
@@ -428,6 +452,9 @@ def test_glue_entry_script_uses_awsglue_when_present(
     schema_file.write_text(TINY.to_json(), encoding="utf-8")
     args = _glue_args(tmp_path, csv, str(schema_file))
     assert glue_job.main([*args, "--JOB_NAME", "etl-job"]) == 0
-    assert calls[0] == ("getResolvedOptions", [*glue_job.REQUIRED_ARGS, "JOB_NAME", "ingest_date"])
+    assert calls[0] == (
+        "getResolvedOptions",
+        [*glue_job.REQUIRED_ARGS, "JOB_NAME", "ingest_date", "max_quarantine_fraction"],
+    )
     assert calls[1:] == [("init", "etl-job"), ("commit",)]
     assert f'"rows_in": {len(CASES) + len(MALFORMED_LINES)}' in capsys.readouterr().out
