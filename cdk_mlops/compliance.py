@@ -6,7 +6,9 @@ always carry a reason specific to that construct; nothing is silenced at stack o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from typing import Any
 
 import aws_cdk as cdk
 import cdk_nag
@@ -106,6 +108,44 @@ KMS_GRANT_FINDINGS: tuple[str, ...] = (
     "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
     "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
 )
+
+
+def nag_text(scope: IConstruct, value: Any) -> str:
+    """``value`` (a string, possibly with tokens) written the way cdk-nag writes it in finding ids.
+
+    cdk-nag resolves a policy resource and flattens its intrinsics: ``Fn::Join`` pieces are
+    joined, ``{"Ref": "X"}`` becomes ``<X>``, ``Fn::GetAtt`` ``<Id.Attr>``, ``${X}`` of a
+    ``Fn::Sub`` ``<X>`` (its ``flattenCfnReference``). Building acknowledgments from the same
+    value as the policy keeps them right in any environment: with a concrete ``env=`` the account
+    and region are literals, environment-agnostic they are ``<AWS::AccountId>`` and friends.
+    """
+    return _flatten(cdk.Stack.of(scope).resolve(value))
+
+
+def _flatten(node: Any) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict):
+        if "Fn::Join" in node:
+            delimiter, items = node["Fn::Join"]
+            return str(delimiter).join(_flatten(i) for i in items)
+        if "Fn::Sub" in node:
+            return _flatten(node["Fn::Sub"])
+        if "Fn::GetAtt" in node:
+            resource, attribute = node["Fn::GetAtt"]
+            return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+        if "Fn::ImportValue" in node:
+            return _flatten(node["Fn::ImportValue"])
+        if "Ref" in node:
+            return f"<{_flatten(node['Ref'])}>"
+    return json.dumps(node, separators=(",", ":"))
+
+
+def resource_finding(scope: IConstruct, resource: str) -> str:
+    """The AwsSolutions-IAM5 finding id of a wildcard policy resource, in ``scope``'s environment."""
+    return f"AwsSolutions-IAM5[Resource::{nag_text(scope, resource)}]"
 
 
 def bucket_objects_finding(bucket: IConstruct, objects_key_pattern: str = "*") -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 
 from cdk_mlops.constructs.network import Network
 
@@ -19,8 +20,40 @@ VPC_KMS_REQUIRED: dict[str, dict[str, str]] = {
     }
 }
 
-#: cdk-nag finding of the network-interface statement below.
-ENI_FINDING = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]"
+
+def network_interfaces_arn(stack: cdk.Stack) -> str:
+    """Every network interface of the stack's account and region (SageMaker names a job's ENIs)."""
+    return stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
+
+
+def sagemaker_arn(stack: cdk.Stack, resource: str, name: str = "*") -> str:
+    """ARN of SageMaker ``resource``/``name`` in the stack's account and region."""
+    return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+
+def sagemaker_principal(stack: cdk.Stack) -> iam.IPrincipal:
+    """SageMaker as a role's trusted service, for this account's resources only.
+
+    ``aws:SourceAccount`` keeps SageMaker acting for another account from assuming the role
+    (cross-service confused deputy), as SageMaker's security guide recommends.
+    """
+    return iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
+        {"StringEquals": {"aws:SourceAccount": stack.account}}
+    )
+
+
+def volume_key_grants(key: kms.IKey, *, sid: str = "VolumeKeyGrants") -> iam.PolicyStatement:
+    """``kms:CreateGrant`` on ``key`` for AWS resources only, which a job with a volume KMS key needs.
+
+    SageMaker attaches encrypted volumes to a job's instances through a grant it creates with the
+    permissions of the principal that starts the job.
+    """
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=["kms:CreateGrant"],
+        resources=[key.key_arn],
+        conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+    )
 
 
 def create_jobs_in_vpc(
@@ -62,7 +95,7 @@ def vpc_job_network_statements(stack: cdk.Stack, network: Network) -> list[iam.P
                 "ec2:DeleteNetworkInterfacePermission",
             ],
             resources=[
-                stack.format_arn(service="ec2", resource="network-interface", resource_name="*"),
+                network_interfaces_arn(stack),
                 *(
                     stack.format_arn(service="ec2", resource="subnet", resource_name=sn)
                     for sn in network.subnet_ids

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from typing import Any
 
 import aws_cdk as cdk
+from constructs import IConstruct
 
 
 def is_token(value: Any) -> bool:
@@ -24,3 +27,29 @@ def is_token(value: Any) -> bool:
 def prop_error(construct: str, prop: str, value: Any, fix: str) -> ValueError:
     """A ValueError that names the construct prop, the value received and the fix."""
     return ValueError(f"{construct}: {prop}={value!r} is not allowed. {fix}")
+
+
+def stack_scoped_name(
+    scope: IConstruct,
+    suffix: str,
+    *,
+    max_length: int,
+    separator: str = "-",
+    lowercase: bool = False,
+) -> str:
+    """A physical name unique to ``scope``'s stack: ``<stack name><separator><suffix>``.
+
+    Names CloudFormation cannot generate (aliases, Glue databases, pipeline and group names)
+    must not collide when two stacks of this library share an account and region (level 1 and
+    level 2, or ``cdk deploy --all``). Characters other than letters and digits become
+    ``separator``; a name over ``max_length`` is cut and ends in a hash of the full name, so it
+    stays unique and deterministic.
+    """
+    raw = f"{cdk.Stack.of(scope).stack_name}{separator}{suffix}"
+    name = re.sub(r"[^A-Za-z0-9]+", separator, raw).strip(separator)
+    if lowercase:
+        name = name.lower()
+    if len(name) > max_length:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = name[: max_length - len(digest) - 1].rstrip(separator) + separator + digest
+    return name

@@ -27,7 +27,9 @@ from cdk_mlops.compliance import (
     acknowledge,
     acknowledge_inline_policy,
     bucket_objects_finding,
+    resource_finding,
 )
+from cdk_mlops.constructs._sagemaker import log_group_arn
 from cdk_mlops.constructs._util import is_token, prop_error
 
 _PIPELINE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}")
@@ -222,11 +224,12 @@ class BasicCi(Construct):
         pipeline_arn = stack.format_arn(
             service="sagemaker", resource="pipeline", resource_name=sagemaker_pipeline_name.lower()
         )
+        self._executions_arn = f"{pipeline_arn}/execution/*"
         assert self.run_project.role is not None
         self.run_project.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:StartPipelineExecution", "sagemaker:DescribePipelineExecution"],
-                resources=[pipeline_arn, f"{pipeline_arn}/execution/*"],
+                resources=[pipeline_arn, self._executions_arn],
             )
         )
 
@@ -311,17 +314,23 @@ class BasicCi(Construct):
         for proj in (self.test_project, self.run_project):
             assert proj.role is not None
             policy = proj.role.node.find_child("DefaultPolicy")
-            lid = stack.resolve(cast(cdk.CfnResource, proj.node.default_child).logical_id)
+            # The log group and report group ARNs CDK's Project grants to its own role.
             findings = [
                 *artifacts,
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<{lid}>:*]",
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<{lid}>-*]",
+                resource_finding(
+                    self, log_group_arn(stack, f"/aws/codebuild/{proj.project_name}:*")
+                ),
+                resource_finding(
+                    self,
+                    stack.format_arn(
+                        service="codebuild",
+                        resource="report-group",
+                        resource_name=f"{proj.project_name}-*",
+                    ),
+                ),
             ]
             if proj is self.run_project:
-                findings.append(
-                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-                    f"pipeline/{pipeline_name.lower()}/execution/*]"
-                )
+                findings.append(resource_finding(self, self._executions_arn))
             acknowledge_inline_policy(policy, f"CodeBuild {proj.node.id}")
             acknowledge(
                 policy,

@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_mlops.constructs._notifications import allow_notifiers
-from cdk_mlops.constructs._util import prop_error
+from cdk_mlops.constructs._util import prop_error, stack_scoped_name
 
 _ALIAS_PREFIX = re.compile(r"alias/[a-zA-Z0-9/_-]+")
 _KEY_ACTIONS = [
@@ -37,7 +37,8 @@ class EncryptionKeys(Construct):
     A key costs about USD 1 a month.
 
     :param alias_prefix: alias prefix; keys get ``<prefix>/data``, ``<prefix>/logs`` and
-        ``<prefix>/notifications``. Default ``alias/mlops``.
+        ``<prefix>/notifications``. Aliases are unique per account and region. Default
+        ``alias/<stack name>`` (two stacks in one account never collide).
     :param removal_policy: what happens to the keys when the stack is deleted. Default RETAIN
         (deleting a key destroys every object encrypted with it).
     :param pending_window: waiting period before a scheduled deletion. Default 30 days (7 to 30).
@@ -49,12 +50,14 @@ class EncryptionKeys(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        alias_prefix: str = "alias/mlops",
+        alias_prefix: str | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         pending_window: cdk.Duration | None = None,
         rotation_period: cdk.Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if alias_prefix is None:
+            alias_prefix = "alias/" + stack_scoped_name(self, "", max_length=200)
         reserved = alias_prefix.lower() == "alias/aws" or alias_prefix.lower().startswith(
             "alias/aws/"
         )

@@ -9,7 +9,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -25,10 +24,11 @@ from cdk_mlops.compliance import (
     acknowledge,
     acknowledge_inline_policy,
     bucket_objects_finding,
+    resource_finding,
 )
-from cdk_mlops.constructs._notifications import encrypted_topic
+from cdk_mlops.constructs._notifications import TopicTarget, encrypted_topic
 from cdk_mlops.constructs._sagemaker import log_group_arn
-from cdk_mlops.constructs._util import prop_error
+from cdk_mlops.constructs._util import prop_error, stack_scoped_name
 from cdk_mlops.constructs.data_lake import DataLake
 from cdk_mlops.constructs.pipeline_code import PipelineCode, grant_asset_read
 from pipeline_code.schema import SCHEMA_DIR, Schema
@@ -70,11 +70,16 @@ class GlueEtl(Construct):
     :param code: the code assets. Default: a new :class:`PipelineCode` of ``pipeline_code``.
     :param raw_prefix / curated_prefix / quarantine_prefix: key prefixes, ending in ``/``.
         Defaults ``<dataset>/``, ``<dataset>/``, ``quarantine/<dataset>/``.
-    :param database_name: Glue database. Default ``mlops``.
+    :param database_name: Glue database (unique per account and region). Default
+        ``<stack name>_mlops`` in lower case. The database holds only table definitions (the
+        data is in S3), so it is deleted with the stack.
     :param worker_type: default G.1X. :param number_of_workers: default 2 (2 to 299).
     :param schedule: a Glue cron expression, or ``None`` for on-demand runs only. Default daily
         at 02:00 UTC, ``cron(0 2 * * ? *)``.
     :param timeout: default 60 minutes. :param max_retries: default 0.
+    :param log_retention: of the job's two log groups (``<log_group_prefix>/output`` and
+        ``/error``, Glue 5.0's ``--custom-logGroup-prefix``). Default one year. The groups are
+        deleted with the stack (their names are fixed; kept, they would block a redeploy).
     """
 
     def __init__(
@@ -91,12 +96,13 @@ class GlueEtl(Construct):
         raw_prefix: str | None = None,
         curated_prefix: str | None = None,
         quarantine_prefix: str | None = None,
-        database_name: str = "mlops",
+        database_name: str | None = None,
         worker_type: glue.WorkerType = glue.WorkerType.G_1X,
         number_of_workers: int = 2,
         schedule: str | None = "cron(0 2 * * ? *)",
         timeout: cdk.Duration | None = None,
         max_retries: int = 0,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
         super().__init__(scope, construct_id)
         schema_path = Path(schema_file) if schema_file is not None else SCHEMA_DIR / "churn.json"
@@ -129,6 +135,10 @@ class GlueEtl(Construct):
                 self.quarantine_prefix,
                 f"It lies inside curated_prefix {self.curated_prefix!r}, so bad rows would land in the curated "
                 "table; use a prefix outside it, e.g. 'quarantine/<dataset>/'.",
+            )
+        if database_name is None:
+            database_name = stack_scoped_name(
+                self, "mlops", max_length=255, separator="_", lowercase=True
             )
         if not _GLUE_NAME.fullmatch(database_name):
             raise prop_error(
@@ -192,6 +202,9 @@ class GlueEtl(Construct):
         logs_key.grant_encrypt_decrypt(self.role)
 
         self.database = glue.Database(self, "Database", database_name=database_name)
+        # Neither holds data; retained with a fixed name they would block the next deploy.
+        self.database.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        self.security_configuration.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         columns = [
             glue.Column(name=c, type=_glue_type(self.schema, c)) for c in self.schema.all_columns
         ]
@@ -233,13 +246,23 @@ class GlueEtl(Construct):
             ),
         )
 
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=logs_key,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+        # Glue 5.0 writes driver/executor output and errors to `<prefix>/output` and
+        # `<prefix>/error` (`--custom-logGroup-prefix`); the Glue 4.0 continuous-logging
+        # arguments are ignored. Both groups exist before the first run, encrypted and with a
+        # retention, so Glue never creates unencrypted ones that live forever.
+        self.log_group_prefix = "/aws-glue/jobs/" + stack_scoped_name(self, "etl", max_length=200)
+        self.log_groups = {
+            kind: logs.LogGroup(
+                self,
+                f"{kind.capitalize()}Logs",
+                log_group_name=f"{self.log_group_prefix}/{kind}",
+                encryption_key=logs_key,
+                retention=log_retention,
+                # Named groups: retained, they would make the next deploy fail (AlreadyExists).
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+            )
+            for kind in ("output", "error")
+        }
         self.job = glue.PySparkEtlJob(
             self,
             "Job",
@@ -256,9 +279,7 @@ class GlueEtl(Construct):
             timeout=timeout or cdk.Duration.minutes(60),
             max_retries=max_retries,
             max_concurrent_runs=1,
-            continuous_logging=glue.ContinuousLoggingProps(
-                enabled=True, log_group=self.log_group, quiet=True
-            ),
+            continuous_logging=glue.ContinuousLoggingProps(enabled=False),
             enable_metrics=True,
             description=f"cdk-mlops ETL of {dataset} (code {self.code.code_version})",
             default_arguments={
@@ -270,6 +291,7 @@ class GlueEtl(Construct):
                 "--schema_path": schema_asset.s3_object_url,
                 "--code_version": self.code.code_version,
                 "--job-bookmark-option": "job-bookmark-disable",
+                "--custom-logGroup-prefix": self.log_group_prefix,
             },
         )
         if schedule is not None:
@@ -298,7 +320,7 @@ class GlueEtl(Construct):
                 detail={"jobName": [self.job.job_name], "state": ["FAILED", "TIMEOUT", "ERROR"]},
             ),
         )
-        self.failure_rule.add_target(targets.SnsTopic(self.alarm_topic))
+        self.failure_rule.add_target(TopicTarget(self.alarm_topic))
         self.failure_alarm = cloudwatch.Alarm(
             self,
             "FailedRunsAlarm",
@@ -363,7 +385,7 @@ class GlueEtl(Construct):
             policy,
             [
                 "AwsSolutions-IAM5[Resource::*]",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/*]",
+                resource_finding(self, log_group_arn(cdk.Stack.of(self), "/aws-glue/*")),
             ],
             "Glue writes its logs to /aws-glue/* groups it names per run, and PutMetricData has no resource-level "
             "permission (limited to the Glue namespace by condition).",

@@ -8,15 +8,14 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from cdk_mlops.constructs._notifications import encrypted_topic
-from cdk_mlops.constructs._util import is_token, prop_error
+from cdk_mlops.constructs._notifications import TopicTarget, encrypted_topic
+from cdk_mlops.constructs._util import is_token, prop_error, stack_scoped_name
 
 _GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -40,7 +39,10 @@ class ModelRegistry(Construct):
     given (those accounts may describe, list and create models from approved versions: what a
     deployment account needs).
 
-    :param model_package_group_name: 1 to 63 letters, digits and hyphens.
+    :param model_package_group_name: 1 to 63 letters, digits and hyphens, unique per account and
+        region. Default ``<stack name>-models``. The group is retained when the stack is
+        deleted (its versions and approvals are the registry's record): delete it, or reuse it
+        under another stack, before deploying a stack that creates the same name again.
     :param encryption_key: KMS key of the notification topic; its policy must admit
         events.amazonaws.com (``EncryptionKeys.notifications_key`` does). Default: a new key that does.
     :param approval_mode: default MANUAL.
@@ -54,7 +56,7 @@ class ModelRegistry(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        model_package_group_name: str,
+        model_package_group_name: str | None = None,
         encryption_key: kms.IKey | None = None,
         approval_mode: ApprovalMode = ApprovalMode.MANUAL,
         cross_account_ids: Sequence[str] = (),
@@ -62,6 +64,8 @@ class ModelRegistry(Construct):
         description: str = "Models trained by the cdk-mlops training pipeline",
     ) -> None:
         super().__init__(scope, construct_id)
+        if model_package_group_name is None:
+            model_package_group_name = stack_scoped_name(self, "models", max_length=63)
         if not is_token(model_package_group_name) and not _GROUP_NAME.fullmatch(
             model_package_group_name
         ):
@@ -145,9 +149,7 @@ class ModelRegistry(Construct):
         self.topic = notification_topic or encrypted_topic(
             self, "Notifications", key=encryption_key, display_name="Model registry"
         )
-        self.state_change_rule = self.on_state_change(
-            "StateChange", target=targets.SnsTopic(self.topic)
-        )
+        self.state_change_rule = self.on_state_change("StateChange", target=TopicTarget(self.topic))
 
     @property
     def default_approval_status(self) -> str:

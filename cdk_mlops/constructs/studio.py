@@ -18,14 +18,19 @@ from cdk_mlops.compliance import (
     acknowledge,
     acknowledge_inline_policy,
     bucket_objects_finding,
+    resource_finding,
 )
 from cdk_mlops.constructs._sagemaker import (
-    ENI_FINDING,
     create_jobs_in_vpc,
     job_logs_and_metrics,
+    log_group_arn,
+    network_interfaces_arn,
+    sagemaker_arn,
+    sagemaker_principal,
+    volume_key_grants,
     vpc_job_network_statements,
 )
-from cdk_mlops.constructs._util import prop_error
+from cdk_mlops.constructs._util import prop_error, stack_scoped_name
 from cdk_mlops.constructs.data_lake import DataLake, Zone
 from cdk_mlops.constructs.network import STUDIO_REQUIRED_ENDPOINTS, Network
 
@@ -60,18 +65,18 @@ class DataScientistRole(Construct):
         self.role = iam.Role(
             self,
             "Resource",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=sagemaker_principal(stack),
             description="cdk-mlops data scientist: Studio and jobs, scoped to the data lake",
         )
         data_lake.grant_read(self.role, [Zone.RAW, Zone.CURATED, Zone.MONITORING])
         data_lake.grant_read_write(self.role, [Zone.ARTIFACTS])
         encryption_key.grant_encrypt_decrypt(self.role)
 
-        def arn(resource: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name="*")
-
-        studio = [arn(r) for r in ("domain", "user-profile", "space", "app")]
-        jobs = [arn(r) for r in ("training-job", "processing-job", "hyper-parameter-tuning-job")]
+        studio = [sagemaker_arn(stack, r) for r in ("domain", "user-profile", "space", "app")]
+        jobs = [
+            sagemaker_arn(stack, r)
+            for r in ("training-job", "processing-job", "hyper-parameter-tuning-job")
+        ]
         policy = iam.Policy(self, "Policy", roles=[self.role])
         policy.add_statements(
             iam.PolicyStatement(
@@ -131,6 +136,9 @@ class DataScientistRole(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
             *job_logs_and_metrics(stack, read_logs=True),
+            # Jobs must name a volume KMS key (condition above); SageMaker then creates a grant
+            # on it with the caller's permissions.
+            volume_key_grants(encryption_key),
         )
         self.policy = policy
         acknowledge_inline_policy(policy, "data-scientist")
@@ -153,7 +161,7 @@ class DataScientistRole(Construct):
         acknowledge(
             policy,
             [
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:{r}/*]"
+                resource_finding(self, sagemaker_arn(stack, r))
                 for r in (
                     "domain",
                     "user-profile",
@@ -164,17 +172,17 @@ class DataScientistRole(Construct):
                     "hyper-parameter-tuning-job",
                 )
             ]
-            + [
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
-                "log-group:/aws/sagemaker/*]"
-            ],
+            + [resource_finding(self, log_group_arn(stack, "/aws/sagemaker/*"))],
             "Studio apps, spaces and jobs get names chosen at run time; each wildcard is one SageMaker resource "
             "type (or SageMaker's own log groups) in this account and region, and job creation also requires "
             "VPC and KMS settings by condition.",
         )
         acknowledge(
             policy,
-            ["AwsSolutions-IAM5[Resource::*]", ENI_FINDING],
+            [
+                "AwsSolutions-IAM5[Resource::*]",
+                resource_finding(self, network_interfaces_arn(stack)),
+            ],
             "SageMaker List*/Search, EC2 Describe* and CloudWatch PutMetricData support no resource-level "
             "permissions (PutMetricData is limited to SageMaker namespaces by condition); SageMaker names the "
             "network interfaces of VPC jobs, which may only use this network's subnets and security group.",
@@ -197,7 +205,9 @@ class StudioEnvironment(Construct):
         have the SageMaker API and runtime interface endpoints (Studio cannot work without them).
     :param data_lake: the data lake the data-scientist role is scoped to.
     :param encryption_key: KMS key for the domain's storage.
-    :param domain_name: default ``mlops``.
+    :param domain_name: default ``<stack name>-studio``. The domain is deleted with the stack;
+        SageMaker keeps its EFS home file system (users' notebooks) unless you delete it: see
+        the teardown section of the docs.
     :param user_profile_names: user profiles to create. Default ``("data-scientist",)``.
     :param idle_timeout: idle shutdown of JupyterLab and Code Editor apps. Default 60 minutes
         (SageMaker accepts 60 to 525,600).
@@ -211,11 +221,13 @@ class StudioEnvironment(Construct):
         network: Network,
         data_lake: DataLake,
         encryption_key: kms.IKey,
-        domain_name: str = "mlops",
+        domain_name: str | None = None,
         user_profile_names: Sequence[str] = ("data-scientist",),
         idle_timeout: cdk.Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if domain_name is None:
+            domain_name = stack_scoped_name(self, "studio", max_length=63)
         idle = idle_timeout or cdk.Duration.minutes(60)
         exact = float(idle.to_minutes(integral=False))
         if not (exact.is_integer() and 60 <= exact <= 525_600):
@@ -312,7 +324,9 @@ class StudioEnvironment(Construct):
                 execution_role=self.data_scientist.role_arn, security_groups=sg_ids
             ),
         )
-        self.domain.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        # The users' data is on the domain's EFS volume, which DeleteDomain retains by default;
+        # the domain itself holds none, and a retained domain would only be an orphan.
+        self.domain.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         self.user_profiles = [
             sagemaker.CfnUserProfile(
                 self,

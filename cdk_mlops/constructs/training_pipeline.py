@@ -20,14 +20,19 @@ from cdk_mlops.compliance import (
     acknowledge,
     acknowledge_inline_policy,
     bucket_objects_finding,
+    resource_finding,
 )
 from cdk_mlops.constructs._sagemaker import (
-    ENI_FINDING,
     create_jobs_in_vpc,
     job_logs_and_metrics,
+    log_group_arn,
+    network_interfaces_arn,
+    sagemaker_arn,
+    sagemaker_principal,
+    volume_key_grants,
     vpc_job_network_statements,
 )
-from cdk_mlops.constructs._util import prop_error
+from cdk_mlops.constructs._util import prop_error, stack_scoped_name
 from cdk_mlops.constructs.data_lake import DataLake
 from cdk_mlops.constructs.model_registry import ModelRegistry
 from cdk_mlops.constructs.network import Network
@@ -72,6 +77,7 @@ class TrainingPipeline(Construct):
         (``processing.preprocess``, ``training.train``, ``evaluation.evaluate``,
         ``monitoring.baseline``, ``schemas/``); it may have another package name. Default: this
         library's ``pipeline_code``. Mutually exclusive with ``code``.
+    :param pipeline_name: unique per account and region. Default ``<stack name>-training``.
     :param code: an existing :class:`PipelineCode` (e.g. shared with the Glue ETL).
     :param schema: the dataset schema the steps use: a name under ``<code>/schemas/``.
     :param input_prefix: curated-zone prefix of the training data (the Glue ETL's
@@ -95,7 +101,7 @@ class TrainingPipeline(Construct):
         data_lake: DataLake,
         encryption_key: kms.IKey,
         registry: ModelRegistry,
-        pipeline_name: str = "mlops-training",
+        pipeline_name: str | None = None,
         code: PipelineCode | None = None,
         code_dir: Path | str | None = None,
         schema: str = "churn",
@@ -110,6 +116,9 @@ class TrainingPipeline(Construct):
         cache_expire_after: str | None = "P30D",
     ) -> None:
         super().__init__(scope, construct_id)
+        if pipeline_name is None:
+            # Unique per account and region: two stacks with a pipeline must not collide.
+            pipeline_name = stack_scoped_name(self, "training", max_length=256)
         if code is not None and code_dir is not None:
             raise prop_error(
                 "TrainingPipeline",
@@ -177,7 +186,7 @@ class TrainingPipeline(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=sagemaker_principal(stack),
             description=f"SageMaker pipeline {pipeline_name} and its jobs",
         )
         data_lake.curated_bucket.grant_read(self.role, f"{input_prefix}*")
@@ -186,10 +195,7 @@ class TrainingPipeline(Construct):
         encryption_key.grant_encrypt_decrypt(self.role)
         registry.grant_register(self.role)
 
-        def arn(resource: str, name: str = "*") -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
-        jobs = [arn("processing-job"), arn("training-job")]
+        jobs = [sagemaker_arn(stack, "processing-job"), sagemaker_arn(stack, "training-job")]
         policy = iam.Policy(self, "Jobs", roles=[self.role])
         policy.add_statements(
             create_jobs_in_vpc(
@@ -214,12 +220,7 @@ class TrainingPipeline(Construct):
                 resources=[self.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
-            iam.PolicyStatement(
-                sid="VolumeGrants",
-                actions=["kms:CreateGrant"],
-                resources=[encryption_key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
+            volume_key_grants(encryption_key, sid="VolumeGrants"),
             *vpc_job_network_statements(stack, network),
             *job_logs_and_metrics(stack),
         )
@@ -295,9 +296,11 @@ class TrainingPipeline(Construct):
         ):
             if isinstance(bucket.node.default_child, cdk.CfnResource):
                 findings.append(bucket_objects_finding(bucket, f"{prefix}*"))
+        stack = cdk.Stack.of(self)
         findings.append(
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-            f"model-package/{self.definition_group}/*]"
+            resource_finding(
+                self, sagemaker_arn(stack, "model-package", f"{self.definition_group}/*")
+            )
         )
         acknowledge(
             default_policy,
@@ -308,11 +311,16 @@ class TrainingPipeline(Construct):
         acknowledge(
             policy,
             [
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/*]",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/*]",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]",
+                *(
+                    resource_finding(self, r)
+                    for r in (
+                        sagemaker_arn(stack, "processing-job"),
+                        sagemaker_arn(stack, "training-job"),
+                        log_group_arn(stack, "/aws/sagemaker/*"),
+                        network_interfaces_arn(stack),
+                    )
+                ),
                 "AwsSolutions-IAM5[Resource::*]",
-                ENI_FINDING,
             ],
             "Pipeline jobs get generated names (so job ARNs need a wildcard, and creation requires VPC and KMS by "
             "condition); SageMaker names its log groups and the network interfaces of VPC jobs; EC2 Describe* "

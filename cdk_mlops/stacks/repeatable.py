@@ -33,7 +33,8 @@ class RepeatableStack(InitialStack):
 
     :param code_dir: your own code package instead of ``pipeline_code``.
     :param schema: dataset schema name under the code's ``schemas/``. Default ``churn``.
-    :param model_package_group_name: default ``customer-churn``.
+    :param model_package_group_name: default ``<stack name>-models`` (unique per account and
+        region; retained when the stack is deleted).
     :param approval_mode: default MANUAL.
     :param quality_threshold: default of the pipeline's ``MetricThreshold`` (AUC). Default 0.75.
     :param ci_source: default: ``ci/source.zip`` in the artifacts zone.
@@ -47,7 +48,7 @@ class RepeatableStack(InitialStack):
         *,
         code_dir: Path | str | None = None,
         schema: str = "churn",
-        model_package_group_name: str = "customer-churn",
+        model_package_group_name: str | None = None,
         approval_mode: ApprovalMode = ApprovalMode.MANUAL,
         quality_threshold: float = 0.75,
         ci_source: CiSource | None = None,

@@ -176,11 +176,10 @@ def test_default_key_lets_budgets_of_this_account_encrypt_messages(default: Buil
     assert len(for_budgets) == 1
     statement = for_budgets[0]
     assert statement["Sid"] == "AllowAwsNotifiersOfThisAccount"
-    # The shared notifier statement: Budgets, CloudWatch alarms and EventBridge, nothing else.
+    # The shared notifier statement: Budgets and CloudWatch alarms, nothing else.
     assert sorted(statement["Principal"]["Service"]) == [
         "budgets.amazonaws.com",
         "cloudwatch.amazonaws.com",
-        "events.amazonaws.com",
     ]
     assert sorted(as_list(statement["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": THIS_ACCOUNT}}

@@ -107,7 +107,8 @@ def test_default_alias_points_at_its_key(template: Template, purpose: str) -> No
     key_lid = logical_id(template, "AWS::KMS::Key", f"Keys{purpose}")
     template.has_resource_properties(
         "AWS::KMS::Alias",
-        {"AliasName": f"alias/mlops/{purpose.lower()}", "TargetKeyId": arn_of(key_lid)},
+        # Derived from the stack name: aliases are unique per account and region.
+        {"AliasName": f"alias/Test/{purpose.lower()}", "TargetKeyId": arn_of(key_lid)},
     )
 
 
@@ -154,14 +155,15 @@ def test_logs_key_lets_cloudwatch_logs_use_it_for_log_groups_of_this_account_onl
     }
 
 
-def test_notifications_key_lets_budgets_alarms_and_eventbridge_of_this_account_publish(
+def test_notifications_key_lets_budgets_and_alarms_of_this_account_publish(
     template: Template,
 ) -> None:
+    # EventBridge is granted per topic by the rule targets (TopicTarget): KMS does not get
+    # aws:SourceAccount for its deliveries, so it has no place in this conditioned statement.
     statement = _key_policy_statement(template, "Notifications", "AllowAwsNotifiersOfThisAccount")
     assert sorted(statement["Principal"]["Service"]) == [
         "budgets.amazonaws.com",
         "cloudwatch.amazonaws.com",
-        "events.amazonaws.com",
     ]
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert statement["Condition"] == {

@@ -162,18 +162,24 @@ def test_job_arguments_point_at_the_zones_prefixes_schema_and_code_version(built
     assert built.default.code.code_version in built.job("Etl")["Description"]
 
 
-def test_job_logs_continuously_to_an_encrypted_group_kept_a_year(built: Built) -> None:
+def test_job_logs_the_glue_5_way_to_encrypted_groups_kept_a_year(built: Built) -> None:
+    # Glue 5.0 ignores the 4.0 continuous-logging arguments and writes to <prefix>/output and
+    # <prefix>/error; both groups must exist first, encrypted and with a retention.
     args = built.job("Etl")["DefaultArguments"]
-    group = built.lid("AWS::Logs::LogGroup", "EtlLogs")
-    assert args["--continuous-log-logGroup"] == ref_of(group)
-    assert args["--enable-continuous-cloudwatch-log"] == "true"
+    assert not [a for a in args if "continuous" in a]
+    prefix = args["--custom-logGroup-prefix"]
+    assert prefix == "/aws-glue/jobs/Etl-etl"  # derived from the stack name, unique per stack
+    assert built.default.log_group_prefix == prefix
+    for kind in ("Output", "Error"):
+        group = built.resources[built.lid("AWS::Logs::LogGroup", f"Etl{kind}Logs")]
+        assert group["Properties"] == {
+            "LogGroupName": f"{prefix}/{kind.lower()}",
+            "KmsKeyId": arn_of(built.lid("AWS::KMS::Key", "LogsKey")),
+            "RetentionInDays": 365,
+        }
+        # Named, so not retained: a kept group would make the next deploy fail.
+        assert group["DeletionPolicy"] == "Delete"
     assert "--enable-metrics" in args
-    group_props = built.resources[group]
-    assert group_props["Properties"] == {
-        "KmsKeyId": arn_of(built.lid("AWS::KMS::Key", "LogsKey")),
-        "RetentionInDays": 365,
-    }
-    assert group_props["DeletionPolicy"] == "Retain"
 
 
 def test_security_configuration_encrypts_s3_logs_and_bookmarks_with_kms(built: Built) -> None:
@@ -216,7 +222,9 @@ def test_a_shared_code_asset_is_not_uploaded_twice(built: Built) -> None:
 
 def test_database_and_parquet_table_partitioned_by_ingest_date(built: Built) -> None:
     db = built.lid("AWS::Glue::Database", "EtlDatabase")
-    assert built.resources[db]["Properties"]["DatabaseInput"] == {"Name": "mlops"}
+    # Unique per stack (Glue database names are per account and region); not retained.
+    assert built.resources[db]["Properties"]["DatabaseInput"] == {"Name": "etl_mlops"}
+    assert built.resources[db]["DeletionPolicy"] == "Delete"
     table = built.props("AWS::Glue::Table", "EtlCuratedTable")
     assert table["DatabaseName"] == ref_of(db)
     inp = table["TableInput"]
@@ -426,12 +434,9 @@ def test_role_uses_both_keys_and_the_catalog_of_its_table(built: Built) -> None:
 
 def test_role_writes_glue_logs_and_metrics_only(built: Built) -> None:
     statements = built.statements("Etl")
-    group = arn_of(built.lid("AWS::Logs::LogGroup", "EtlLogs"))
-    log_statements = statements_allowing(statements, "logs:PutLogEvents")
-    assert len(log_statements) == 2  # CDK's grant on the job's group, ours on /aws-glue/*
-    for st in log_statements:
-        for res in as_list(st["Resource"]):
-            assert res == group or rendered(res).endswith(':log-group:/aws-glue/*"]]}'), res
+    (log_statement,) = statements_allowing(statements, "logs:PutLogEvents")
+    for res in as_list(log_statement["Resource"]):
+        assert rendered(res).endswith(':log-group:/aws-glue/*"]]}'), res
     (metrics,) = statements_allowing(statements, "cloudwatch:PutMetricData")
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
     assert not [a for a in all_actions(statements) if a.endswith(":*") or a == "*"]

@@ -191,7 +191,10 @@ def test_the_pipeline_trains_on_what_the_etl_writes(level2: Synth) -> None:
 def test_register_step_uses_the_registry_group_and_manual_approval(level2: Synth) -> None:
     group = level2.props("AWS::SageMaker::ModelPackageGroup", "Registry")
     register = step_named(level2.definition, "Register")["Arguments"]
-    assert register["ModelPackageGroupName"] == group["ModelPackageGroupName"] == "customer-churn"
+    # Default group name from the stack name: unique per account and region.
+    assert (
+        register["ModelPackageGroupName"] == group["ModelPackageGroupName"] == "MlopsLevel2-models"
+    )
     assert level2.parameter("ModelApprovalStatus") == "PendingManualApproval"
     assert level2.parameter("MetricThreshold") == 0.75
 

@@ -171,7 +171,7 @@ def test_domain_is_vpc_only_with_iam_auth_and_a_kms_key(default: Built) -> None:
     default.template.has_resource_properties(
         "AWS::SageMaker::Domain",
         {
-            "DomainName": "mlops",
+            "DomainName": "Test-studio",
             "AuthMode": "IAM",
             "AppNetworkAccessType": "VpcOnly",
             "KmsKeyId": arn_of(key),
@@ -222,9 +222,10 @@ def test_domain_uses_the_data_scientist_role_for_users_and_spaces(default: Built
     assert props["DefaultUserSettings"]["DefaultLandingUri"] == "studio::"
 
 
-def test_domain_is_retained(default: Built) -> None:
-    assert default.domain["DeletionPolicy"] == "Retain"
-    assert default.domain["UpdateReplacePolicy"] == "Retain"
+def test_domain_is_deleted_with_the_stack(default: Built) -> None:
+    # The users' files live on the domain's EFS volume, which SageMaker retains on DeleteDomain;
+    # a retained domain would be an orphan (and its name would collide on a redeploy).
+    assert default.domain["DeletionPolicy"] == "Delete"
 
 
 def test_creates_the_default_user_profile(default: Built) -> None:
@@ -464,7 +465,7 @@ def test_role_gets_both_the_data_lake_key_and_the_studio_key(custom: Built) -> N
 @pytest.mark.parametrize("minutes", [60, 525_600])
 def test_idle_timeout_accepts_the_sagemaker_range(inputs: Inputs, minutes: int) -> None:
     studio = inputs.studio(idle_timeout=cdk.Duration.minutes(minutes))
-    assert studio.domain.domain_name == "mlops"
+    assert studio.domain.domain_name == "Test-studio"
 
 
 # ------------------------------------------------------------------ existing VPC

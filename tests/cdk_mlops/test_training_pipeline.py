@@ -418,7 +418,8 @@ def test_step_caching_is_on_by_default_and_can_be_turned_off(built: Built) -> No
 
 def test_pipeline_resource_waits_for_the_job_policy(built: Built) -> None:
     resource = built.resources[built.lid("AWS::SageMaker::Pipeline", "Training")]
-    assert resource["Properties"]["PipelineName"] == "mlops-training"
+    # Default name: derived from the stack ("Pipelines"), unique per account and region.
+    assert resource["Properties"]["PipelineName"] == "Pipelines-training"
     assert built.lid("AWS::IAM::Policy", "TrainingJobs") in resource["DependsOn"]
 
 
@@ -554,8 +555,9 @@ def test_grant_start_lets_a_principal_start_and_follow_this_pipeline(built: Buil
         "sagemaker:ListPipelineExecutionSteps",
     }
     resources = [rendered(r) for r in as_list(statement["Resource"])]
-    assert resources[0].endswith(':pipeline/mlops-training"]]}')
-    assert resources[1].endswith(':pipeline/mlops-training/execution/*"]]}')
+    # Pipeline ARNs hold the name in lower case.
+    assert resources[0].endswith(':pipeline/pipelines-training"]]}')
+    assert resources[1].endswith(':pipeline/pipelines-training/execution/*"]]}')
 
 
 # ---------------------------------------------------------------------------- failing cases
