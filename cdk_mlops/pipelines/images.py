@@ -1,9 +1,24 @@
 """SageMaker scikit-learn container image URIs, resolved per region at deploy time.
 
 The registry account of the prebuilt scikit-learn images differs per region. The table below is
-copied from the SageMaker Python SDK's ``src/sagemaker/image_uri_config/sklearn.json`` (the same
-account serves every framework version and both the training and inference images in a region).
-Only the commercial ``aws`` partition is listed; China, GovCloud and ISO regions are left out.
+copied from the SageMaker Python SDK's ``image_uri_config/sklearn.json`` (the same account serves
+every framework version and both the training and inference images in a region). Only the
+commercial ``aws`` partition is listed; China, GovCloud and ISO regions are left out.
+
+Sources (each a file at a commit on the repository's default branch):
+
+- aws/sagemaker-python-sdk, ``sagemaker-core/src/sagemaker/core/image_uri_config/sklearn.json``
+  at a24812666d258d9d19c9a82d0c9385ca0bd3ba01 (master, 2026-08-21): the region -> account table
+  (identical for ``1.4-2``, ``1.4-2-py312`` and the older versions). It does not list ``1.9-0``.
+- aws/deep-learning-containers at e0ecedea6a1c56d6b5914f9cfb2fec5c548e67e0 (main, 2026-08-21),
+  which builds and releases ``1.9-0``: ``.github/config/image/sklearn/sagemaker-1.9-0.yml``
+  (``prod_image: sagemaker-scikit-learn:1.9-0-cpu-py3``, ``python_version: "3.12"``),
+  ``docker/sklearn/1.9-0/pyproject.toml`` and ``uv.lock`` (library versions, see
+  :data:`SKLEARN_IMAGE_RUNTIMES`), ``docker/sklearn/1.9-0/Dockerfile`` (one image for training
+  and serving: it sets both ``SAGEMAKER_TRAINING_MODULE`` and ``SAGEMAKER_SERVING_MODULE``).
+  Its ``docs/reference/region_availability.md`` ("SageMaker Algorithm Registry") lists the
+  scikit-learn accounts: the same as ours for 27 regions; it has no me-central-1 and me-south-1
+  rows (those two come from the SDK table only).
 
 :func:`sklearn_image_uri` puts the table into the stack as a CloudFormation mapping and builds the
 URI from ``Fn::FindInMap`` + ``AWS::Region`` + ``AWS::URLSuffix``, so one synthesized template
@@ -13,6 +28,7 @@ deploys to any listed region (stacks stay environment-agnostic).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -38,17 +54,72 @@ SKLEARN_FRAMEWORK_VERSIONS: tuple[str, ...] = (
 # so we also register models with it.
 SDK_TRAINING_ONLY_VERSIONS: frozenset[str] = frozenset({"1.4-2"})
 # 1.4-2: Python 3.10, numpy 2.1.0, scikit-learn 1.4.2, pyarrow 17 (1.2-1 has Python 3.9 and
-# scikit-learn 1.2.1, too old for pipeline_code). pipeline_code is tested against the 1.4-2
-# libraries in .venv-container (requirements/container-sklearn-1.4-2.txt).
-# Newer than the SDK the oracle test installs (sagemaker 2.257): listed for training AND
-# inference, same registry accounts, in the SDK's sagemaker-core/src/sagemaker/core/
-# image_uri_config/sklearn.json (aws/sagemaker-python-sdk commit 5e2ee19b).
+# scikit-learn 1.2.1, too old for pipeline_code). pipeline_code stays valid Python 3.10 for it
+# (static checks in make typecheck) and its tests run on those versions with
+# make container-test-1.4-2 (requirements/container-sklearn-1.4-2.txt).
+# Not known to the SDK the oracle test installs (sagemaker 2.257), nor to the SDK's master
+# branch (see the module docstring): released by aws/deep-learning-containers, GA 2026-07-16
+# (its docs/src/data/sagemaker-scikit-learn/1.9-0-cpu-sagemaker.yml), into the same algorithm
+# registry accounts. The oracle test cannot resolve its URI from the SDK.
 NEWER_THAN_ORACLE_SDK: frozenset[str] = frozenset({"1.9-0"})
-# 1.9-0 (scikit-learn 1.9, Python 3.12 per the SDK change that added it) matches the library
-# line pipeline_code is developed and tested on, and is listed for serving too.
+# 1.9-0 (scikit-learn 1.9.0 on Python 3.12) matches the library line pipeline_code is developed
+# on, and one image serves as well as trains.
 DEFAULT_SKLEARN_VERSION = "1.9-0"
 
-# Region -> ECR registry account, from the SDK's sklearn.json (commercial partition only).
+
+@dataclass(frozen=True, kw_only=True)
+class SklearnImageRuntime:
+    """What runs ``pipeline_code`` inside one SageMaker scikit-learn image."""
+
+    python: str
+    """The interpreter's ``X.Y``."""
+    libraries: Mapping[str, str]
+    """Distribution name -> exact version, for the libraries ``pipeline_code`` imports."""
+    source: str
+    """Where these versions are written down (repository, commit, files)."""
+
+
+# The images pipeline_code is tested on: requirements/container-sklearn-<version>.txt pins these
+# (a test keeps them equal) for the Makefile's container environments.
+SKLEARN_IMAGE_RUNTIMES: Mapping[str, SklearnImageRuntime] = MappingProxyType(
+    {
+        "1.9-0": SklearnImageRuntime(
+            python="3.12",
+            libraries=MappingProxyType(
+                {
+                    "scikit-learn": "1.9.0",
+                    "numpy": "2.5.1",
+                    "scipy": "1.18.0",
+                    "pandas": "2.2.3",
+                    "pyarrow": "25.0.0",
+                    "joblib": "1.5.3",
+                    "threadpoolctl": "3.6.0",
+                    "boto3": "1.43.46",
+                }
+            ),
+            source=(
+                "aws/deep-learning-containers@e0ecedea6a1c56d6b5914f9cfb2fec5c548e67e0: "
+                ".github/config/image/sklearn/sagemaker-1.9-0.yml, "
+                "docker/sklearn/1.9-0/pyproject.toml, docker/sklearn/1.9-0/uv.lock"
+            ),
+        ),
+        # The Python 3.10 build; its Dockerfiles were replaced by 1.4-2-py312 on 2026-03-06.
+        # AWS's DLC support policy says it is no longer supported (use 1.4-2-py312).
+        "1.4-2": SklearnImageRuntime(
+            python="3.10",
+            libraries=MappingProxyType(
+                {"scikit-learn": "1.4.2", "numpy": "2.1.0", "pyarrow": "17.0.0"}
+            ),
+            source=(
+                "aws/sagemaker-scikit-learn-container@1481b7dfc78aa83f8693111e1d0ee18a934b6d6c: "
+                "docker/1.4-2/base/Dockerfile.cpu, docker/1.4-2/final/Dockerfile.cpu"
+            ),
+        ),
+    }
+)
+
+# Region -> ECR registry account, from the SDK's sklearn.json (commercial partition only; the
+# commit is in the module docstring).
 SKLEARN_REGISTRY_ACCOUNTS: Mapping[str, str] = MappingProxyType(
     {
         "af-south-1": "510948584623",

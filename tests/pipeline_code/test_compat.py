@@ -1,9 +1,10 @@
 """pipeline_code.compat and the code that uses it give the same answers on pandas 2 and 3.
 
-Run in both environments: ``.venv`` (pandas 3) and ``.venv-container`` (the SageMaker
-scikit-learn 1.4-2 libraries: pandas 2.2, numpy 2.1, scikit-learn 1.4.2). On pandas 2 the
-exact-parsing tests below fail without the shims (pd.to_numeric is an ulp off for about one
-value in seven, and turns "1e999" into NaN).
+Run in ``.venv`` (pandas 3) and in the container environments: ``.venv-container`` (the
+default SageMaker scikit-learn 1.9-0 image: Python 3.12, pandas 2.2.3, numpy 2.5.1,
+scikit-learn 1.9.0) and ``.venv-container-1.4-2`` (Python 3.10, pandas 2.2, numpy 2.1,
+scikit-learn 1.4.2). On pandas 2 the exact-parsing tests below fail without the shims
+(pd.to_numeric is an ulp off for about one value in seven, and turns "1e999" into NaN).
 """
 
 from __future__ import annotations

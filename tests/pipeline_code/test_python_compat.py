@@ -1,17 +1,20 @@
 """pipeline_code needs nothing newer than Python 3.10: the SageMaker scikit-learn image "1.4-2".
 
-This machine has only Python 3.11, so 3.10 cannot run the tests; these checks read the source
-instead. Three layers, each catching what the others cannot:
+The default image, 1.9-0, runs Python 3.12, and make test runs pipeline_code's tests on 3.12
+in .venv-container (requirements/container-sklearn-1.9-0.txt). The older 1.4-2 image (Python
+3.10) is still offered; its tests run only with make container-test-1.4-2, so these checks read
+the source on every run instead. Three layers, each catching what the others cannot:
 
 - the 3.10 grammar: ``ast.parse(..., feature_version=(3, 10))`` rejects ``except*``; star
   expressions in subscripts and ``*args: *Ts`` (PEP 646) are looked for in the tree;
 - a list of standard-library names added in 3.11+ (``datetime.UTC``, ``enum.StrEnum``,
   ``typing.Self``, ``tomllib``, ...), looked up through the imports of each file;
-- vermin (when installed, as in ``.venv-container``), which knows every stdlib module, member
-  and keyword argument by version.
+- vermin (in the dev extra and the container environments), which knows every stdlib module,
+  member and keyword argument by version.
 
-The libraries of the image (numpy 2.1, scikit-learn 1.4.2, pandas 2.x) are checked by running
-the tests in ``.venv-container`` (``requirements/container-sklearn-1.4-2.txt``).
+make typecheck also runs mypy with --python-version 3.10 and 3.12 over pipeline_code. The
+1.4-2 libraries (numpy 2.1, scikit-learn 1.4.2, pandas 2.2) are checked by running the tests in
+.venv-container-1.4-2 (requirements/container-sklearn-1.4-2.txt).
 """
 
 from __future__ import annotations
@@ -211,7 +214,7 @@ def test_the_check_accepts_310_code(snippet: str) -> None:
 def test_vermin_agrees_that_python_310_is_enough() -> None:
     """vermin's full tables (modules, members, keyword arguments, syntax) for every file."""
     vermin = pytest.importorskip(
-        "vermin", reason="vermin is not installed (it is in .venv-container; dev extra pending)"
+        "vermin", reason="vermin is not installed (dev extra, container environments)"
     )
     config = vermin.Config()
     config.set_eval_annotations(True)

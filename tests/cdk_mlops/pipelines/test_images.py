@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from cdk_mlops.pipelines.images import (
     NEWER_THAN_ORACLE_SDK,
     SDK_TRAINING_ONLY_VERSIONS,
     SKLEARN_FRAMEWORK_VERSIONS,
+    SKLEARN_IMAGE_RUNTIMES,
     SKLEARN_REGISTRY_ACCOUNTS,
     sklearn_image_uri,
     sklearn_image_uri_for_region,
@@ -65,19 +68,109 @@ def test_literal_uri_for_a_region() -> None:
 
 def test_default_is_the_scikit_learn_line_pipeline_code_is_developed_on() -> None:
     # 1.2-1 runs Python 3.9 and scikit-learn 1.2.1, too old for pipeline_code; 1.9-0 carries
-    # scikit-learn 1.9 (our dev line) and is listed for serving as well as training.
+    # scikit-learn 1.9 (our dev line) and is one image for serving as well as training.
     assert DEFAULT_SKLEARN_VERSION == "1.9-0"
     assert frozenset({"1.9-0"}) == NEWER_THAN_ORACLE_SDK
 
 
-def test_the_older_python_310_image_is_covered_by_the_container_test_env() -> None:
-    # pipeline_code is also tested against the 1.4-2 libraries (requirements/container-sklearn-1.4-2.txt).
-    pins = (ROOT / "requirements" / "container-sklearn-1.4-2.txt").read_text(encoding="utf-8")
-    for pin in ("numpy==2.1.0", "scikit-learn==1.4.2", "pyarrow==17.0.0"):
-        assert pin in pins.splitlines(), pin
+def _requirements(version: str) -> tuple[str, dict[str, str]]:
+    """The ``# python: X.Y`` line and the ``name==version`` pins of a container requirements file."""
+    text = (ROOT / "requirements" / f"container-sklearn-{version}.txt").read_text(encoding="utf-8")
+    python = re.search(r"^# python: *(\S+)$", text, re.MULTILINE)
+    assert python, f"container-sklearn-{version}.txt has no '# python: X.Y' line"
+    pins = dict(
+        line.split("==", 1) for line in text.splitlines() if "==" in line and line[0] != "#"
+    )
+    return python.group(1), {name.lower(): pin for name, pin in pins.items()}
+
+
+def test_default_image_runtime_is_the_dlc_release_config() -> None:
+    # aws/deep-learning-containers: .github/config/image/sklearn/sagemaker-1.9-0.yml says
+    # Python 3.12; docker/sklearn/1.9-0/pyproject.toml pins scikit-learn 1.9.0, pandas 2.2.3...
+    runtime = SKLEARN_IMAGE_RUNTIMES[DEFAULT_SKLEARN_VERSION]
+    assert runtime.python == "3.12"
+    assert dict(runtime.libraries) == {
+        "scikit-learn": "1.9.0",
+        "numpy": "2.5.1",
+        "scipy": "1.18.0",
+        "pandas": "2.2.3",
+        "pyarrow": "25.0.0",
+        "joblib": "1.5.3",
+        "threadpoolctl": "3.6.0",
+        "boto3": "1.43.46",
+    }
+
+
+def test_runtime_sources_are_files_at_full_commits() -> None:
+    # A source that holds: owner/repo@<40-hex commit>: the files. A short or unknown hash
+    # (the SDK commit cited before, 5e2ee19b, is on no branch of the SDK) fails here.
+    for version, runtime in SKLEARN_IMAGE_RUNTIMES.items():
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}: \S.*", runtime.source), version
+    source = Path(sklearn_image_uri.__code__.co_filename).read_text(encoding="utf-8")
+    short_hashes = [h for h in re.findall(r"\b[0-9a-f]{7,39}\b", source) if re.search(r"[a-f]", h)]
+    assert short_hashes == []
+
+
+@pytest.mark.parametrize("version", sorted(SKLEARN_IMAGE_RUNTIMES))
+def test_container_requirements_pin_the_image_runtime(version: str) -> None:
+    runtime = SKLEARN_IMAGE_RUNTIMES[version]
+    python, pins = _requirements(version)
+    assert python == runtime.python
+    for name, pin in runtime.libraries.items():
+        assert pins.get(name) == pin, name
+
+
+@pytest.mark.parametrize(
+    ("target", "version"),
+    [
+        (".venv-container/.installed", DEFAULT_SKLEARN_VERSION),
+        (".venv-container-1.4-2/.installed", "1.4-2"),
+    ],
+)
+def test_makefile_builds_each_container_env_on_the_image_python(target: str, version: str) -> None:
+    # make -n -B prints the recipe without running it: the env is (re)created on the image's
+    # Python X.Y and filled from that image's requirements file.
+    out = subprocess.run(
+        ["make", "-n", "-B", "--no-print-directory", target, "CONTAINER_PYTHON=python3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    major, minor = SKLEARN_IMAGE_RUNTIMES[version].python.split(".")
+    assert f"sys.version_info[:2] != ({major},{minor})" in out
+    assert f"-r requirements/container-sklearn-{version}.txt" in out
+
+
+def test_make_test_runs_the_default_image_container_tests() -> None:
+    out = subprocess.run(
+        ["make", "-n", "-B", "--no-print-directory", "container-test", "CONTAINER_PYTHON=python3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"-r requirements/container-sklearn-{DEFAULT_SKLEARN_VERSION}.txt" in out
+    assert ".venv-container/bin/python -m pytest tests/pipeline_code" in out
+
+
+def test_typecheck_covers_the_python_of_every_tested_image() -> None:
+    out = subprocess.run(
+        ["make", "-n", "-B", "--no-print-directory", "typecheck"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for runtime in SKLEARN_IMAGE_RUNTIMES.values():
+        assert f"mypy --python-version {runtime.python} pipeline_code" in out, runtime.python
+
+
+def test_sdk_lists_the_older_image_for_training_only() -> None:
     # the SDK lists 1.4-2 for training only; we use it for serving too (same image)
     assert sorted(SDK_TRAINING_ONLY_VERSIONS) == ["1.4-2"]
     assert SDK_TRAINING_ONLY_VERSIONS.issubset(SKLEARN_FRAMEWORK_VERSIONS)
+    assert set(SKLEARN_IMAGE_RUNTIMES) <= set(SKLEARN_FRAMEWORK_VERSIONS)
 
 
 def test_mapping_is_added_once_with_every_region(agnostic: dict[str, Any]) -> None:
