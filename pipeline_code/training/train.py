@@ -4,13 +4,19 @@ Contract (the scikit-learn container runs ``python train.py --<hyperparameter> <
 
     SM_CHANNEL_TRAIN       /opt/ml/input/data/train        train.csv (or .parquet) + schema.json
     SM_CHANNEL_VALIDATION  /opt/ml/input/data/validation   optional, for validation metrics
-    SM_MODEL_DIR           /opt/ml/model                   model.joblib, schema.json, metadata.json
+    SM_MODEL_DIR           /opt/ml/model                   model.joblib, schema.json, metadata.json,
+                                                           code/ (the serving code, see below)
     /opt/ml/input/config/hyperparameters.json              read first; command-line values win
     /opt/ml/output/failure                                 the error message, when training fails
 
 SageMaker packs ``SM_MODEL_DIR`` into ``model.tar.gz``; locally, ``--model-tarball`` does the
-same. Hyperparameters: ``model_type`` (``hgb`` = HistGradientBoostingClassifier, or
-``logistic``), ``learning_rate``, ``max_iter``, ``max_leaf_nodes``, ``max_depth``,
+same. ``code/`` holds ``inference.py`` and the modules the inference handler imports
+(:mod:`pipeline_code.training.inference_code`), so the registered model serves with
+``SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`` and needs no other S3 object.
+``metadata.json`` records the data version (``DATA_VERSION``, else the train channel's
+``data_version.json``) and the code version.
+
+Hyperparameters: ``model_type`` (``hgb`` = HistGradientBoostingClassifier, or ``logistic``), ``learning_rate``, ``max_iter``, ``max_leaf_nodes``, ``max_depth``,
 ``l2_regularization``, ``C`` (logistic), ``random_state``.
 
     SM_CHANNEL_TRAIN=out/splits/train SM_MODEL_DIR=out/model \\
@@ -48,12 +54,14 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from pipeline_code.compat import UTC, extract_tar
 from pipeline_code.data.tables import read_table, resolve_schema
 from pipeline_code.schema import Schema
+from pipeline_code.training.inference_code import CODE_DIR, copy_inference_code
 
 MODEL_FILE = "model.joblib"
 SCHEMA_FILE = "schema.json"
 METADATA_FILE = "metadata.json"
 HYPERPARAMETERS_FILE = Path("/opt/ml/input/config/hyperparameters.json")
 FAILURE_FILE = Path("/opt/ml/output/failure")
+DATA_VERSION_FILE = "data_version.json"  # written by preprocess next to each split
 MODEL_TYPES: tuple[str, ...] = ("hgb", "logistic")
 
 
@@ -217,9 +225,14 @@ def train(
     *,
     validation_path: str | Path | None = None,
     code_version: str | None = None,
+    data_version: str | None = None,
     tarball: str | Path | None = None,
 ) -> TrainResult:
-    """Fit the pipeline and write ``model.joblib``, ``schema.json`` and ``metadata.json``."""
+    """Fit the pipeline and write ``model.joblib``, ``schema.json``, ``metadata.json`` and the
+    serving code (``code/``).
+
+    ``data_version`` defaults to the one in the training data's ``data_version.json``.
+    """
     train_df = read_table(train_path, schema)
     x, y = features_and_target(train_df, schema)
     if len(np.unique(y)) < 2:
@@ -258,15 +271,31 @@ def train(
             "joblib": joblib.__version__,
         },
         "code_version": code_version,
+        "data_version": data_version or _data_version_of(train_path),
         "created_at": dt.datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    copy_inference_code(out)
     packed = package_model(out, tarball) if tarball is not None else None
     return TrainResult(model_dir=out, metadata=metadata, tarball=packed)
 
 
+def _data_version_of(train_path: str | Path) -> str | None:
+    """``data_version`` from ``data_version.json`` beside the training data, if there is one."""
+    path = Path(train_path)
+    file = (path if path.is_dir() else path.parent) / DATA_VERSION_FILE
+    if not file.is_file():
+        return None
+    try:
+        value = json.loads(file.read_text(encoding="utf-8")).get("data_version")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return str(value) if value else None
+
+
 def package_model(model_dir: str | Path, tarball: str | Path) -> Path:
-    """Pack the model files into ``model.tar.gz`` at the archive root, as SageMaker does."""
+    """Pack the model files and ``code/`` into ``model.tar.gz`` at the archive root, as
+    SageMaker packs ``SM_MODEL_DIR``."""
     src = Path(model_dir)
     dest = Path(tarball)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -277,6 +306,10 @@ def package_model(model_dir: str | Path, tarball: str | Path) -> Path:
                     f"{src / name} is missing; train the model before packaging it"
                 )
             tar.add(src / name, arcname=name)
+        code = src / CODE_DIR
+        if code.is_dir():
+            for path in sorted(p for p in code.rglob("*") if p.is_file()):
+                tar.add(path, arcname=path.relative_to(src).as_posix())
     return dest
 
 
@@ -316,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-tarball", default=None, help="also write model.tar.gz here (local runs)"
     )
     p.add_argument("--code-version", default=os.environ.get("CODE_VERSION"))
+    p.add_argument("--data-version", default=os.environ.get("DATA_VERSION") or None)
     p.add_argument("--failure-file", default=str(FAILURE_FILE))
     for name in Hyperparameters.__dataclass_fields__:
         p.add_argument(f"--{name}", dest=f"hp_{name}", default=None)
@@ -359,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             hp,
             validation_path=args.validation,
             code_version=args.code_version,
+            data_version=args.data_version,
             tarball=args.model_tarball,
         )
     except Exception as exc:

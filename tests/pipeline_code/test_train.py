@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline_code.compat import extract_tar
 from pipeline_code.data.tables import read_table
 from pipeline_code.schema import Schema
+from pipeline_code.training.inference_code import copy_inference_code, inference_modules
 from pipeline_code.training.train import (
     HyperparameterError,
     Hyperparameters,
@@ -24,11 +26,16 @@ from pipeline_code.training.train import (
 )
 
 
-def test_model_tarball_holds_the_three_files_and_predicts(
+def test_model_tarball_holds_the_model_files_and_predicts(
     churn: Schema, churn_model: Path, churn_splits: dict[str, Path]
 ) -> None:
     with tarfile.open(churn_model) as tar:
-        assert sorted(tar.getnames()) == ["metadata.json", "model.joblib", "schema.json"]
+        names = tar.getnames()
+    assert {"metadata.json", "model.joblib", "schema.json"} <= set(names)
+    assert all(
+        n in ("metadata.json", "model.joblib", "schema.json") or n.startswith("code/")
+        for n in names
+    )
     pipeline, schema, metadata = load_model_dir(churn_model)
     assert schema == churn
     test = read_table(churn_splits["test"], churn)
@@ -38,6 +45,9 @@ def test_model_tarball_holds_the_three_files_and_predicts(
     assert metadata["hyperparameters"]["max_iter"] == 60
     assert set(metadata["library_versions"]) >= {"scikit-learn", "pandas", "numpy"}
     assert metadata["metrics"]["validation"]["auc"] > 0.7
+    # the data version preprocess wrote beside the training split
+    version = json.loads((churn_splits["train"] / "data_version.json").read_text())
+    assert metadata["data_version"] == version["data_version"]
 
 
 def test_model_ignores_sensitive_attributes_and_unknown_categories(
@@ -192,3 +202,81 @@ def test_training_is_deterministic(
         probs.append(pipeline.predict_proba(test)[:, 1])
     np.testing.assert_array_equal(probs[0], probs[1])
     assert isinstance(test, pd.DataFrame)
+
+
+# ------------------------------------------------ the model carries its serving code (item 8)
+
+SERVE_FROM_UNPACKED_MODEL = """
+import json, sys
+model_dir = sys.argv[1]
+# Only the model's own code: drop the editable install of this repository.
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+sys.path[:] = [p for p in sys.path if p not in ("", ".")]
+sys.path.insert(0, model_dir + "/code")  # SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code
+import inference
+import pipeline_code
+assert pipeline_code.__file__.startswith(model_dir + "/code/"), pipeline_code.__file__
+model = inference.model_fn(model_dir)
+data = inference.input_fn(sys.stdin.read(), "text/csv")
+body = inference.output_fn(inference.predict_fn(data, model), "application/json")
+body = body[0] if isinstance(body, tuple) else body
+print(json.dumps(json.loads(body)))
+"""
+
+
+def test_model_tarball_carries_the_serving_code_and_no_requirements(churn_model: Path) -> None:
+    with tarfile.open(churn_model) as tar:
+        names = set(tar.getnames())
+    assert "code/inference.py" in names
+    assert {
+        "code/pipeline_code/__init__.py",
+        "code/pipeline_code/inference/__init__.py",
+        "code/pipeline_code/inference/handler.py",
+        "code/pipeline_code/schema.py",
+        "code/pipeline_code/compat.py",
+    } <= names
+    # the serving container pip-installs a requirements.txt it finds: none may be there
+    assert not [n for n in names if n.endswith("requirements.txt")]
+    # only what the handler imports: no training, ETL or monitoring code, no tests
+    code = {n for n in names if n.startswith("code/pipeline_code/")}
+    assert not [n for n in code if "/training/" in n or "/etl/" in n or "test" in n], code
+
+
+def test_the_handler_serves_from_the_unpacked_model(
+    churn: Schema, churn_model: Path, churn_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    model_dir = tmp_path / "opt" / "ml" / "model"
+    model_dir.mkdir(parents=True)
+    with tarfile.open(churn_model) as tar:
+        extract_tar(tar, model_dir)
+    rows = read_table(churn_splits["test"], churn).head(5)[churn.feature_names]
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_FROM_UNPACKED_MODEL, str(model_dir)],
+        input=rows.to_csv(header=False, index=False),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    predictions = json.loads(done.stdout)["predictions"]
+    assert len(predictions) == 5
+    assert all(0.0 <= p["probability"] <= 1.0 for p in predictions)
+
+
+def test_inference_code_is_the_handler_import_closure(tmp_path: Path) -> None:
+    modules = inference_modules()
+    assert modules == [
+        "__init__.py",
+        "compat.py",
+        "inference/__init__.py",
+        "inference/handler.py",
+        "schema.py",
+    ]
+    code = copy_inference_code(tmp_path / "model")
+    assert (code / "inference.py").read_text().startswith('"""Entry point')
+    assert not list(code.rglob("requirements.txt"))
