@@ -1,25 +1,42 @@
-"""The level-2 training pipeline: preprocess -> train -> evaluate -> baseline -> gate -> register.
+"""The level-2 training pipeline: data version -> preprocess -> train -> evaluate -> baseline ->
+gate -> register.
 
 ``build_training_pipeline`` returns a validated :class:`Pipeline`:
 
-1. ``Preprocess`` (processing) splits the curated data into train/validation/test.
-2. ``Train`` (training) fits the model on train/validation.
+0. ``DataVersion`` (processing, never cached) fingerprints the curated data the execution starts
+   on (latest record per id; ``data_version.json``, a property file).
+1. ``Preprocess`` (processing) keeps the latest record per id and splits by id into
+   train/validation/test.
+2. ``Train`` (training) fits the model on train/validation and puts the serving code into the
+   model (``model.tar.gz`` holds ``code/inference.py``).
 3. ``Evaluate`` (processing) scores the test split and writes ``evaluation.json`` (a property file).
 4. ``Baseline`` (processing, in parallel with 2-3) writes Model Monitor ``statistics.json`` /
    ``constraints.json`` of the training data.
 5. ``CheckQuality`` (condition, after the baseline) compares ``metric`` in ``evaluation.json``
    with the ``MetricThreshold`` parameter;
 6. if it passes, ``Register`` records a model package with the evaluation metrics, the drift-check
-   baselines and the code version; otherwise ``QualityGateFailed`` fails the execution.
+   baselines, the code version and the data version; otherwise ``QualityGateFailed`` fails the
+   execution.
+
+Step caching (``cache_expire_after``) applies to steps 1-4. SageMaker's cache key is a step's
+resolved arguments (for processing: app specification, environment, inputs), never the content
+behind an S3 URI, so a cached ``Preprocess`` reading a fixed prefix would reuse the first
+execution's splits for the whole expiry period. Every cached step therefore carries
+``DATA_VERSION`` (from ``DataVersion``, via ``Std:JsonGet``) in its environment: a cache hit
+implies the same data; new data runs them again. Outputs go under the execution id, so
+concurrent executions never write to the same place.
 
 Every job runs in the given VPC subnets with network isolation, inter-container traffic
-encryption and the KMS key on volumes and outputs. Code reaches the containers as an input (an
-S3 object or prefix: a ``.zip`` or ``.tar.gz`` is unpacked) and runs as ``python3 -m <module>``
-through a short bootstrap, so the same asset serves every step.
+encryption and the KMS key on volumes and outputs, on an instance type from a vetted list of
+CPU types with EBS storage only (types with local NVMe storage refuse a volume KMS key). Code
+reaches the containers as an input (an S3 object or prefix: a ``.zip`` or ``.tar.gz`` is
+unpacked) and runs as ``python3 -m <module>`` through a short bootstrap, so the same asset
+serves every step.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +44,7 @@ from cdk_mlops.pipelines.errors import PipelineDefinitionError
 from cdk_mlops.pipelines.expressions import (
     ExecutionVariables,
     Join,
+    JsonGet,
     ParameterFloat,
     ParameterString,
     PropertyFile,
@@ -56,6 +74,7 @@ from cdk_mlops.pipelines.steps import (
 )
 
 # Step names (stable: they appear in execution history and in IAM/EventBridge filters).
+DATA_VERSION = "DataVersion"
 PREPROCESS = "Preprocess"
 TRAIN = "Train"
 EVALUATE = "Evaluate"
@@ -73,9 +92,105 @@ MODEL_APPROVAL_STATUS = "ModelApprovalStatus"
 
 EVALUATION_REPORT = "EvaluationReport"
 EVALUATION_FILE = "evaluation.json"
+DATA_VERSION_REPORT = "DataVersionReport"
+DATA_VERSION_FILE = "data_version.json"
+#: Environment variable of every cached step (part of its cache key) and of the training job.
+DATA_VERSION_ENV = "DATA_VERSION"
+
+#: Where the registered model's serving code is: ``code/`` of ``model.tar.gz``, which the
+#: training job writes (as the SageMaker SDK's repack does for framework models), so a model
+#: package needs no object outside the artifacts zone.
+MODEL_CODE_DIR = "/opt/ml/model/code"
+#: Environment of the registered model's container for the SageMaker scikit-learn image.
+SKLEARN_SERVING_ENVIRONMENT: Mapping[str, str] = {
+    "SAGEMAKER_PROGRAM": "inference.py",
+    "SAGEMAKER_SUBMIT_DIRECTORY": MODEL_CODE_DIR,
+    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+}
 
 PROCESSING_CODE_DIR = "/opt/ml/processing/input/code"
 TRAINING_CODE_DIR = "/opt/ml/input/data/code"
+
+# ------------------------------------------------------------------------ instance types
+# Every job gets a volume KMS key. Instance types with local NVMe storage encrypt it with a
+# hardware module, and SageMaker refuses a VolumeKmsKeyId for them ("You can't request a
+# VolumeKmsKeyId when using an instance type with local storage", ProcessingClusterConfig and
+# ResourceConfig in the SageMaker API reference), so a job on one fails at run time. The
+# instance-type parameters therefore only accept a vetted list: CPU types (the scikit-learn
+# image is cpu-py3) whose families have EBS storage only (no "d" in the family name, not a GPU or
+# Trainium family), with the sizes botocore 1.44's ProcessingInstanceType/TrainingInstanceType
+# enums list for them (tests check the list against botocore).
+_EBS_CPU_SIZES: Mapping[str, str] = {
+    "t3": "medium large xlarge 2xlarge",
+    "m4": "xlarge 2xlarge 4xlarge 10xlarge 16xlarge",
+    "m5": "large xlarge 2xlarge 4xlarge 12xlarge 24xlarge",
+    "m6i": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge",
+    "m7i": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 48xlarge",
+    "m7i-flex": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge",
+    "m8i": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge 48xlarge 96xlarge",
+    "m8i-flex": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge",
+    "c4": "xlarge 2xlarge 4xlarge 8xlarge",
+    "c5": "xlarge 2xlarge 4xlarge 9xlarge 18xlarge",
+    "c6i": "xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge",
+    "c7i": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 48xlarge",
+    "c7i-flex": "xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge",
+    "c8i": "xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge 48xlarge 96xlarge",
+    "c8i-flex": "xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge",
+    "r5": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge",
+    "r6i": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge",
+    "r7i": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 48xlarge",
+    "r8i": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge 48xlarge 96xlarge",
+    "r8i-flex": "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge",
+}
+_TRAINING_ONLY_SIZES: Mapping[str, str] = {"c5n": "xlarge 2xlarge 4xlarge 9xlarge 18xlarge"}
+
+
+def _types(sizes: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(f"ml.{family}.{size}" for family, line in sizes.items() for size in line.split())
+
+
+#: Allowed values of the ``ProcessingInstanceType`` parameter.
+PROCESSING_INSTANCE_TYPES: tuple[str, ...] = _types(_EBS_CPU_SIZES)
+#: Allowed values of the ``TrainingInstanceType`` parameter.
+TRAINING_INSTANCE_TYPES: tuple[str, ...] = _types({**_EBS_CPU_SIZES, **_TRAINING_ONLY_SIZES})
+
+# Families with instance storage that EC2's naming does not mark with a "d" (GPU and Trainium).
+_NVME_FAMILIES = frozenset({"g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "trn1", "trn1n", "trn2"})
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$")
+_D_FAMILY = re.compile(r"^[a-z]+\d[a-z]*d")  # m5d, r5dn, g4dn, p3dn, p4d, p4de, m6id, c6gd
+
+
+def has_instance_storage(instance_type: str) -> bool:
+    """True for SageMaker instance types with local NVMe storage (they reject a volume KMS key)."""
+    parts = instance_type.split(".")
+    if len(parts) != 3:
+        return False
+    family = parts[1]
+    return (
+        bool(_D_FAMILY.match(family.split("-")[0]))
+        or family in _NVME_FAMILIES
+        or family.split("-")[0] in ("p6", "p6e")
+    )
+
+
+def instance_type_problem(instance_type: str, allowed: Sequence[str]) -> str | None:
+    """Why ``instance_type`` cannot run our jobs, or None when it is in ``allowed``."""
+    if instance_type in allowed:
+        return None
+    if has_instance_storage(instance_type):
+        return (
+            f"{instance_type} has local NVMe instance storage: SageMaker encrypts it with a "
+            "hardware module and refuses the VolumeKmsKeyId every job here sets, so the job "
+            "would fail when the pipeline runs. Use an EBS-backed type of the same size class, "
+            "e.g. ml.m5.large instead of ml.m5d.large (allowed: ml.t3, ml.m4/m5/m6i/m7i/m8i, "
+            "ml.c4/c5/c6i/c7i/c8i, ml.r5/r6i/r7i/r8i and their -flex variants)"
+        )
+    return (
+        f"{instance_type} is not in the vetted list of CPU instance types with EBS storage only "
+        "(a volume KMS key must be accepted and the scikit-learn image is CPU-only); use e.g. "
+        "ml.m5.large, ml.c5.xlarge or ml.r5.large"
+    )
+
 
 # Runs `python3 -m <module> <args>` with the code input on sys.path; unpacks .zip/.tar.gz
 # bundles (CDK directory assets are zips) to a temporary folder first. Kept under SageMaker's
@@ -112,6 +227,15 @@ P = "/opt/ml/processing"
 # The pipeline_code entry points and their arguments; {schema} is replaced by the `schema`
 # setting. Local paths match the step inputs/outputs below.
 DEFAULT_COMMANDS: Mapping[str, StepCommand] = {
+    DATA_VERSION: StepCommand(
+        module="pipeline_code.processing.data_version",
+        arguments=(
+            "--input", f"{P}/input/data",
+            "--schema", "{schema}",
+            "--output-dir", f"{P}/output/version",
+        ),
+    ),
+    # Also reads DATA_VERSION (set below) and fails when the data changed since DataVersion.
     PREPROCESS: StepCommand(
         module="pipeline_code.processing.preprocess",
         arguments=(
@@ -120,7 +244,8 @@ DEFAULT_COMMANDS: Mapping[str, StepCommand] = {
             "--output-dir", f"{P}/output",
         ),
     ),
-    # Reads SM_CHANNEL_* / SM_MODEL_DIR (set below) and hyperparameters.json.
+    # Reads SM_CHANNEL_* / SM_MODEL_DIR / DATA_VERSION (set below) and hyperparameters.json;
+    # writes the serving code to SM_MODEL_DIR/code.
     TRAIN: StepCommand(module="pipeline_code.training.train"),
     EVALUATE: StepCommand(
         module="pipeline_code.evaluation.evaluate",
@@ -217,19 +342,22 @@ def build_training_pipeline(
         schema: dataset schema for preprocessing: a built-in name (``churn``) or a path inside
             the container; replaces ``{schema}`` in the commands' arguments.
         processing_instance_type / training_instance_type: defaults of the instance-type
-            parameters.
+            parameters; each must be in ``PROCESSING_INSTANCE_TYPES`` /
+            ``TRAINING_INSTANCE_TYPES`` (the parameters' allowed values).
         metric: JSON path in ``evaluation.json`` of the quality-gate metric.
         threshold: default of ``MetricThreshold``; the gate passes when metric >= threshold.
         hyperparameters: passed to the training job.
         approval_status: default of ``ModelApprovalStatus`` (manual approval at level 2).
         enable_network_isolation: off only if the code needs network access.
         inference_environment: environment recorded on the registered model's container (e.g.
-            the scikit-learn serving container's ``SAGEMAKER_PROGRAM`` and
-            ``SAGEMAKER_SUBMIT_DIRECTORY``); none by default: the serving set-up belongs to
-            the deployment.
+            ``SKLEARN_SERVING_ENVIRONMENT``: ``SAGEMAKER_PROGRAM=inference.py`` from
+            ``SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code``, the code the training job puts
+            into the model); none by default: the serving set-up belongs to the deployment.
         bias_report_file: file in the evaluation output recorded as the Bias report, if any.
         commands: per-step module and arguments, by step name (defaults: ``DEFAULT_COMMANDS``).
-        cache_expire_after: enables step caching with this ISO 8601 duration (e.g. ``P30D``).
+        cache_expire_after: enables step caching with this ISO 8601 duration (e.g. ``P30D``)
+            for every step but ``DataVersion``; the cached steps' cache keys include the data
+            version.
         max_attempts_on_capacity_errors: retries of jobs on SageMaker capacity/internal errors.
     """
     settings = TrainingPipelineSettings(
@@ -262,14 +390,26 @@ def build_training_pipeline(
 
 
 def _build(s: TrainingPipelineSettings) -> Pipeline:
-    unknown = set(s.commands) - {PREPROCESS, TRAIN, EVALUATE, BASELINE}
+    with_commands = [DATA_VERSION, PREPROCESS, TRAIN, EVALUATE, BASELINE]
+    unknown = set(s.commands) - set(with_commands)
     if unknown:
         raise PipelineDefinitionError(
             f"commands given for unknown steps {sorted(unknown)}; steps with commands: "
-            f"{[PREPROCESS, TRAIN, EVALUATE, BASELINE]}"
+            f"{with_commands}"
         )
     if not s.code_version:
         raise PipelineDefinitionError("code_version must be non-empty (e.g. the asset hash)")
+    for name, value, allowed in (
+        ("processing_instance_type", s.processing_instance_type, PROCESSING_INSTANCE_TYPES),
+        ("training_instance_type", s.training_instance_type, TRAINING_INSTANCE_TYPES),
+    ):
+        if not _INSTANCE_TYPE.match(value):
+            raise PipelineDefinitionError(
+                f"{name} {value!r} is not a SageMaker instance type; they look like 'ml.m5.xlarge'"
+            )
+        problem = instance_type_problem(value, allowed)
+        if problem:
+            raise PipelineDefinitionError(f"{name} {value!r}: {problem}")
     prefix = s.prefix.strip("/")
     base = f"s3://{s.bucket}/{prefix}" if prefix else f"s3://{s.bucket}"
 
@@ -277,10 +417,14 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         name=INPUT_DATA_URI, default_value=s.input_data_uri or f"{base}/input/"
     )
     processing_type = ParameterString(
-        name=PROCESSING_INSTANCE_TYPE, default_value=s.processing_instance_type
+        name=PROCESSING_INSTANCE_TYPE,
+        default_value=s.processing_instance_type,
+        enum_values=PROCESSING_INSTANCE_TYPES,
     )
     training_type = ParameterString(
-        name=TRAINING_INSTANCE_TYPE, default_value=s.training_instance_type
+        name=TRAINING_INSTANCE_TYPE,
+        default_value=s.training_instance_type,
+        enum_values=TRAINING_INSTANCE_TYPES,
     )
     threshold = ParameterFloat(name=METRIC_THRESHOLD, default_value=s.threshold)
     approval = ParameterString(
@@ -313,9 +457,13 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         description: str,
         property_files: Sequence[PropertyFile] = (),
         depends_on: Sequence[str] = (),
+        data_version: JsonGet | None = None,
     ) -> ProcessingStep:
         command = s.commands[name]
         arguments = [a.replace("{schema}", s.schema) for a in command.arguments]
+        environment: dict[str, Value] = {"CODE_VERSION": s.code_version}
+        if data_version is not None:
+            environment[DATA_VERSION_ENV] = data_version
         return ProcessingStep(
             name=name,
             description=description,
@@ -328,19 +476,39 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             container_arguments=arguments,
             inputs=(code_input, *inputs),
             outputs=outputs,
-            environment={"CODE_VERSION": s.code_version},
+            environment=environment,
             network=network,
             property_files=property_files,
             retry_policies=retries,
-            cache_config=cache,
+            # The step that fingerprints the live data must run every time.
+            cache_config=cache if data_version is not None else None,
             depends_on=depends_on,
         )
 
+    data_input = ProcessingInput(
+        input_name="data", source=input_data, destination=f"{P}/input/data"
+    )
+    version_file = PropertyFile(
+        name=DATA_VERSION_REPORT, output_name="version", path=DATA_VERSION_FILE
+    )
+    data_version_step = processing(
+        DATA_VERSION,
+        inputs=[data_input],
+        outputs=[
+            ProcessingOutput(
+                output_name="version",
+                source=f"{P}/output/version",
+                destination=output_uri(DATA_VERSION, "version"),
+            )
+        ],
+        property_files=[version_file],
+        description="Fingerprint the curated data this execution trains on (never cached)",
+    )
+    data_version = data_version_step.json_get(DATA_VERSION_REPORT, "data_version")
+
     preprocess = processing(
         PREPROCESS,
-        inputs=[
-            ProcessingInput(input_name="data", source=input_data, destination=f"{P}/input/data")
-        ],
+        inputs=[data_input],
         outputs=[
             ProcessingOutput(
                 output_name=split,
@@ -349,7 +517,8 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             )
             for split in ("train", "validation", "test")
         ],
-        description="Split the curated data into train, validation and test sets",
+        description="Latest record per id, split by id into train, validation and test sets",
+        data_version=data_version,
     )
     train_command = s.commands[TRAIN]
     train = TrainingStep(
@@ -378,6 +547,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         # The training toolkit normally sets these; the bootstrap entrypoint bypasses it.
         environment={
             "CODE_VERSION": s.code_version,
+            DATA_VERSION_ENV: data_version,
             "SM_MODEL_DIR": "/opt/ml/model",
             "SM_OUTPUT_DATA_DIR": "/opt/ml/output/data",
             "SM_CHANNEL_TRAIN": "/opt/ml/input/data/train",
@@ -411,6 +581,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         ],
         property_files=[evaluation_file],
         description="Score the test set: evaluation.json with quality and bias metrics",
+        data_version=data_version,
     )
     baseline = processing(
         BASELINE,
@@ -430,6 +601,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         ],
         # Needs only the training split, so it runs in parallel with Train and Evaluate.
         description="Data-quality baseline (statistics.json, constraints.json) of the training data",
+        data_version=data_version,
     )
 
     def in_output(step: ProcessingStep, output: str, file: str) -> Join:
@@ -473,6 +645,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         ),
         customer_metadata_properties={
             "code_version": s.code_version,
+            "data_version": data_version,
             "training_data": preprocess.output_uri("train"),
         },
         metadata_properties=MetadataProperties(
@@ -501,6 +674,6 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
     )
     return Pipeline(
         parameters=(input_data, processing_type, training_type, threshold, approval),
-        steps=(preprocess, train, evaluate, baseline, gate),
+        steps=(data_version_step, preprocess, train, evaluate, baseline, gate),
         experiment_config=PipelineExperimentConfig(),
     )

@@ -57,10 +57,14 @@ def build_definition(s: dict[str, Any]) -> str:
 
     input_data = ParameterString(name="InputDataUri", default_value=f"{base}/input/")
     processing_type = ParameterString(
-        name="ProcessingInstanceType", default_value=s["processing_instance_type"]
+        name="ProcessingInstanceType",
+        default_value=s["processing_instance_type"],
+        enum_values=s["processing_instance_types"],
     )
     training_type = ParameterString(
-        name="TrainingInstanceType", default_value=s["training_instance_type"]
+        name="TrainingInstanceType",
+        default_value=s["training_instance_type"],
+        enum_values=s["training_instance_types"],
     )
     threshold = ParameterFloat(name="MetricThreshold", default_value=s["threshold"])
     approval = ParameterString(
@@ -93,8 +97,19 @@ def build_definition(s: dict[str, Any]) -> str:
         encrypt_inter_container_traffic=True,
     )
     code = ProcessingInput(input_name="code", source=s["code_uri"], destination=f"{P}/input/code")
+    data = ProcessingInput(input_name="data", source=input_data, destination=f"{P}/input/data")
+    version_file = PropertyFile(
+        name="DataVersionReport", output_name="version", path="data_version.json"
+    )
+    # What the cached steps carry in their cache key (environment DATA_VERSION).
+    data_version = JsonGet(
+        step_name="DataVersion", property_file=version_file, json_path="data_version"
+    )
 
     def processor(step: str) -> Processor:
+        env: dict[str, Any] = {"CODE_VERSION": s["code_version"]}
+        if step != "DataVersion":
+            env["DATA_VERSION"] = data_version
         return Processor(
             role=s["role_arn"],
             image_uri=s["image_uri"],
@@ -104,22 +119,34 @@ def build_definition(s: dict[str, Any]) -> str:
             volume_kms_key=s["kms_key_id"],
             output_kms_key=s["kms_key_id"],
             network_config=network,
-            env={"CODE_VERSION": s["code_version"]},
+            env=env,
             max_runtime_in_seconds=86400,
             sagemaker_session=session,
         )
 
     desc = s["descriptions"]
+    version_step = ProcessingStep(
+        name="DataVersion",
+        description=desc["DataVersion"],
+        step_args=processor("DataVersion").run(
+            inputs=[code, data],
+            outputs=[
+                ProcessingOutput(
+                    output_name="version",
+                    source=f"{P}/output/version",
+                    destination=out_uri("DataVersion", "version"),
+                )
+            ],
+            arguments=s["arguments"]["DataVersion"],
+        ),
+        property_files=[version_file],
+        retry_policies=retries,
+    )
     preprocess = ProcessingStep(
         name="Preprocess",
         description=desc["Preprocess"],
         step_args=processor("Preprocess").run(
-            inputs=[
-                code,
-                ProcessingInput(
-                    input_name="data", source=input_data, destination=f"{P}/input/data"
-                ),
-            ],
+            inputs=[code, data],
             outputs=[
                 ProcessingOutput(
                     output_name=split,
@@ -145,7 +172,7 @@ def build_definition(s: dict[str, Any]) -> str:
         encrypt_inter_container_traffic=True,
         enable_network_isolation=True,
         container_entry_point=s["entrypoints"]["Train"],
-        environment=s["training_environment"],
+        environment={**s["training_environment"], "DATA_VERSION": data_version},
         disable_profiler=True,
         debugger_hook_config=False,
         sagemaker_session=session,
@@ -270,6 +297,7 @@ def build_definition(s: dict[str, Any]) -> str:
             ),
             customer_metadata_properties={
                 "code_version": s["code_version"],
+                "data_version": data_version,
                 "training_data": preprocess.properties.ProcessingOutputConfig.Outputs[
                     "train"
                 ].S3Output.S3Uri,
@@ -303,7 +331,7 @@ def build_definition(s: dict[str, Any]) -> str:
     pipeline = Pipeline(
         name="training-oracle",
         parameters=[input_data, processing_type, training_type, threshold, approval],
-        steps=[preprocess, train, evaluate, baseline, gate],
+        steps=[version_step, preprocess, train, evaluate, baseline, gate],
         sagemaker_session=session,
     )
     definition: str = pipeline.definition()

@@ -56,12 +56,14 @@ def oracle_settings(pipeline: Pipeline) -> dict[str, Any]:
             if name != t.TRAIN
             else steps[name]["Arguments"]["AlgorithmSpecification"]["ContainerEntrypoint"]
         )
-        for name in (t.PREPROCESS, t.TRAIN, t.EVALUATE, t.BASELINE)
+        for name in (t.DATA_VERSION, t.PREPROCESS, t.TRAIN, t.EVALUATE, t.BASELINE)
     }
     settings["arguments"] = {
         name: steps[name]["Arguments"]["AppSpecification"]["ContainerArguments"]
-        for name in (t.PREPROCESS, t.EVALUATE, t.BASELINE)
+        for name in (t.DATA_VERSION, t.PREPROCESS, t.EVALUATE, t.BASELINE)
     }
+    settings["processing_instance_types"] = list(t.PROCESSING_INSTANCE_TYPES)
+    settings["training_instance_types"] = list(t.TRAINING_INSTANCE_TYPES)
     settings["training_environment"] = steps[t.TRAIN]["Arguments"]["Environment"]
     register = steps[t.REGISTER]["Arguments"]["InferenceSpecification"]["Containers"][0]
     settings["inference_environment"] = register.get("Environment", {})

@@ -85,6 +85,7 @@ def test_definition_top_level_has_version_metadata_parameters_and_steps(
         "TrialName": {"Get": "Execution.PipelineExecutionId"},
     }
     assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
+        ("DataVersion", "Processing"),
         ("Preprocess", "Processing"),
         ("Train", "Training"),
         ("Evaluate", "Processing"),
@@ -96,7 +97,7 @@ def test_definition_top_level_has_version_metadata_parameters_and_steps(
 def test_condition_nests_register_and_fail_with_jsonget_on_the_evaluation_file(
     definition: dict[str, Any],
 ) -> None:
-    gate = definition["Steps"][4]
+    gate = definition["Steps"][5]
     assert gate["DependsOn"] == ["Baseline"]
     assert gate["Arguments"]["Conditions"] == [
         {
@@ -120,7 +121,7 @@ def test_condition_nests_register_and_fail_with_jsonget_on_the_evaluation_file(
 
 
 def test_register_records_metrics_baselines_and_code_version(definition: dict[str, Any]) -> None:
-    args = definition["Steps"][4]["Arguments"]["IfSteps"][0]["Arguments"]
+    args = definition["Steps"][5]["Arguments"]["IfSteps"][0]["Arguments"]
     evaluation_uri = {
         "Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"
     }
@@ -159,6 +160,12 @@ def test_edges_cover_data_references_depends_on_and_branches(example: Pipeline) 
         ("Baseline", "Register", "data"),
         ("Train", "Register", "data"),
         ("Preprocess", "Register", "data"),
+        # DATA_VERSION of the cached steps and data_version on the model package
+        ("DataVersion", "Preprocess", "data"),
+        ("DataVersion", "Train", "data"),
+        ("DataVersion", "Evaluate", "data"),
+        ("DataVersion", "Baseline", "data"),
+        ("DataVersion", "Register", "data"),
     }
 
 

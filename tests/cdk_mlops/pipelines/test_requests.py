@@ -153,7 +153,7 @@ def kitchen_sink() -> Pipeline:
 
 def test_the_example_pipeline_passes_the_request_shapes(example_definition: dict[str, Any]) -> None:
     result = validate_definition_requests(example_definition)
-    assert set(result) == {"Preprocess", "Train", "Evaluate", "Baseline", "Register"}
+    assert set(result) == {"DataVersion", "Preprocess", "Train", "Evaluate", "Baseline", "Register"}
     assert result == {key: [] for key in result}
 
 
@@ -272,7 +272,7 @@ def test_validator_canary_fails_on_wrong_processing_arguments(
 def test_validator_canary_fails_on_wrong_training_and_model_package_arguments(
     example_definition: dict[str, Any],
 ) -> None:
-    train = copy.deepcopy(example_definition["Steps"][1]["Arguments"])
+    train = copy.deepcopy(example_definition["Steps"][2]["Arguments"])
     params = {"TrainingInstanceType": "String"}
     assert errors_of(train, "CreateTrainingJob", **params) == []
     train["InputDataConfig"][0]["ChannelName"] = "bad name!"
@@ -281,7 +281,7 @@ def test_validator_canary_fails_on_wrong_training_and_model_package_arguments(
     assert any("ChannelName" in e and "does not match" in e for e in errors), errors
     assert any("HyperParameters['x']: expected a string" in e for e in errors), errors
 
-    register = copy.deepcopy(example_definition["Steps"][4]["Arguments"]["IfSteps"][0]["Arguments"])
+    register = copy.deepcopy(example_definition["Steps"][5]["Arguments"]["IfSteps"][0]["Arguments"])
     params = {"ModelApprovalStatus": "String"}
     steps = STEP_TYPES
     ok = validate_request(

@@ -131,7 +131,7 @@ def test_same_steps_types_and_edges(
     theirs = structure(normalize(sdk))
     assert ours["steps"] == theirs["steps"]
     assert ours["edges"] == theirs["edges"]
-    assert len(ours["edges"]) == 12
+    assert len(ours["edges"]) == 17
 
 
 def test_builder_edges_match_the_edges_in_the_json(
@@ -173,12 +173,12 @@ def test_same_arguments_step_by_step(
         else:
             assert ours == other, ours["Name"]
         compared += 1
-    assert compared == 7
+    assert compared == 8
 
 
 def test_sdk_definition_passes_our_request_validator(sdk: dict[str, Any]) -> None:
     result = validate_definition_requests(sdk)
-    assert len(result) == 5
+    assert len(result) == 6
     assert result == {key: [] for key in result}
 
 
@@ -216,9 +216,9 @@ def test_image_table_matches_the_installed_sdk() -> None:
 def test_structure_comparison_canary(example_definition: dict[str, Any]) -> None:
     """The comparison above notices a dropped dependency or a renamed step."""
     broken = json.loads(json.dumps(example_definition))
-    del broken["Steps"][4]["DependsOn"]
+    del broken["Steps"][5]["DependsOn"]
     assert structure(broken)["edges"] != structure(example_definition)["edges"]
-    broken["Steps"][3]["Name"] = "Baseline2"
+    broken["Steps"][4]["Name"] = "Baseline2"
     assert structure(broken)["steps"] != structure(example_definition)["steps"]
 
 

@@ -29,7 +29,13 @@ def test_every_job_uses_the_vpc_kms_isolation_and_encryption(
     example_definition: dict[str, Any],
 ) -> None:
     found = jobs(example_definition)
-    assert [s["Name"] for s in found] == ["Preprocess", "Train", "Evaluate", "Baseline"]
+    assert [s["Name"] for s in found] == [
+        "DataVersion",
+        "Preprocess",
+        "Train",
+        "Evaluate",
+        "Baseline",
+    ]
     vpc = {"SecurityGroupIds": ["sg-0a"], "Subnets": ["subnet-0a", "subnet-0b"]}
     for step in found:
         args = step["Arguments"]
@@ -54,7 +60,7 @@ def test_every_job_uses_the_vpc_kms_isolation_and_encryption(
 def test_outputs_are_per_execution_under_the_bucket_prefix(
     example_definition: dict[str, Any],
 ) -> None:
-    outputs = example_definition["Steps"][0]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    outputs = example_definition["Steps"][1]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
     assert outputs[0]["S3Output"]["S3Uri"] == {
         "Std:Join": {
             "On": "/",
@@ -261,3 +267,118 @@ def test_default_commands_use_flags_the_workload_modules_accept() -> None:
         flags = [a for a in command.arguments if a.startswith("--")]
         for flag in flags:
             assert flag in helps[command.module], (command.module, flag)
+
+
+# ------------------------------------------------- data version and caching (issue 7, item 1)
+
+
+def test_the_step_reading_live_data_is_never_cached() -> None:
+    definition = literal_pipeline(cache_expire_after="P30D").to_definition()
+    steps = {s["Name"]: s for s in iter_steps(definition["Steps"])}
+    version = steps[t.DATA_VERSION]
+    assert "CacheConfig" not in version
+    [data] = [i for i in version["Arguments"]["ProcessingInputs"] if i["InputName"] == "data"]
+    assert data["S3Input"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
+    assert version["PropertyFiles"] == [
+        {
+            "PropertyFileName": "DataVersionReport",
+            "OutputName": "version",
+            "FilePath": "data_version.json",
+        }
+    ]
+    # Preprocess reads the same live prefix, and is cached only because it carries the version.
+    [pre_data] = [
+        i for i in steps[t.PREPROCESS]["Arguments"]["ProcessingInputs"] if i["InputName"] == "data"
+    ]
+    assert pre_data == data
+
+
+def test_every_cached_step_carries_the_data_version_in_its_cache_key() -> None:
+    definition = literal_pipeline(cache_expire_after="P30D").to_definition()
+    steps = {s["Name"]: s for s in iter_steps(definition["Steps"])}
+    version = {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.DataVersion.PropertyFiles.DataVersionReport"},
+            "Path": "data_version",
+        }
+    }
+    cached = [name for name, step in steps.items() if "CacheConfig" in step]
+    assert cached == [t.PREPROCESS, t.TRAIN, t.EVALUATE, t.BASELINE]
+    for name in cached:
+        # Environment is part of the cache key of processing and training steps.
+        assert steps[name]["Arguments"]["Environment"]["DATA_VERSION"] == version, name
+    register = steps[t.REGISTER]["Arguments"]["CustomerMetadataProperties"]
+    assert register["data_version"] == version
+
+
+def test_every_output_is_under_the_execution_id() -> None:
+    """Concurrent executions (and a run after a cache hit) never write to the same place."""
+    definition = literal_pipeline(cache_expire_after="P30D").to_definition()
+    execution = {"Get": "Execution.PipelineExecutionId"}
+    for step in jobs(definition):
+        args = step["Arguments"]
+        if step["Type"] == "Processing":
+            uris = [o["S3Output"]["S3Uri"] for o in args["ProcessingOutputConfig"]["Outputs"]]
+        else:
+            uris = [args["OutputDataConfig"]["S3OutputPath"]]
+        for uri in uris:
+            assert execution in uri["Std:Join"]["Values"], step["Name"]
+
+
+# ------------------------------------------- instance types with local storage (item 7)
+
+NVME_TYPES = [
+    "ml.m5d.large",
+    "ml.c5d.xlarge",
+    "ml.r5d.large",
+    "ml.g4dn.xlarge",
+    "ml.g5.xlarge",
+    "ml.g6.xlarge",
+    "ml.p3dn.24xlarge",
+    "ml.p4d.24xlarge",
+    "ml.p5.48xlarge",
+    "ml.trn1.2xlarge",
+    "ml.p6-b200.48xlarge",
+]
+
+
+def test_instance_type_parameters_allow_only_vetted_ebs_types() -> None:
+    parameters = {p["Name"]: p for p in literal_pipeline().to_definition()["Parameters"]}
+    processing = parameters["ProcessingInstanceType"]["EnumValues"]
+    training = parameters["TrainingInstanceType"]["EnumValues"]
+    assert processing == list(t.PROCESSING_INSTANCE_TYPES)
+    assert training == list(t.TRAINING_INSTANCE_TYPES)
+    assert "ml.m5.large" in processing and "ml.m5.large" in training
+    for value in {*processing, *training}:
+        assert not t.has_instance_storage(value), value
+    for value in NVME_TYPES:
+        assert t.has_instance_storage(value), value
+        assert value not in processing and value not in training
+
+
+def test_vetted_instance_types_are_sagemaker_instance_types() -> None:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    for shape, vetted in (
+        ("ProcessingInstanceType", t.PROCESSING_INSTANCE_TYPES),
+        ("TrainingInstanceType", t.TRAINING_INSTANCE_TYPES),
+    ):
+        known = set(model.shape_for(shape).enum)
+        assert set(vetted) <= known, sorted(set(vetted) - known)
+        assert len(set(vetted)) == len(vetted)
+
+
+@pytest.mark.parametrize("value", NVME_TYPES[:6])
+@pytest.mark.parametrize("prop", ["processing_instance_type", "training_instance_type"])
+def test_fails_when_an_instance_type_has_local_nvme_storage(prop: str, value: str) -> None:
+    with pytest.raises(
+        PipelineDefinitionError,
+        match=rf"{prop} '{value}': .*NVMe.*refuses the VolumeKmsKeyId.*ml\.m5\.large",
+    ):
+        literal_pipeline(**{prop: value})
+
+
+def test_fails_when_an_instance_type_is_not_vetted() -> None:
+    with pytest.raises(PipelineDefinitionError, match=r"'ml.inf2.xlarge': .* not in the vetted"):
+        literal_pipeline(training_instance_type="ml.inf2.xlarge")
