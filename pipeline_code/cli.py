@@ -161,6 +161,8 @@ class RunLocalConfig:
     drift_threshold: float = 0.1
     group: str | None = None
     ingest_date: str | None = None  # the ETL partition; default: today (UTC)
+    # ETL quarantine budget; default 0.05, or --bad-fraction when it injects more bad rows
+    max_quarantine_fraction: float | None = None
     threads: int = 1
 
 
@@ -222,10 +224,24 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     curated, quarantine = out / "curated", out / "quarantine"
     with progress.step("etl") as rec:
         _reset(curated), _reset(quarantine)
+        from pipeline_code.etl.common import DEFAULT_MAX_QUARANTINE_FRACTION
+
+        budget = cfg.max_quarantine_fraction
+        if budget is None:
+            budget = DEFAULT_MAX_QUARANTINE_FRACTION
+            if cfg.data is None:  # generated data: the bad rows asked for are not a failure
+                budget = max(budget, cfg.bad_fraction)
         if cfg.skip_spark:
             from pipeline_code.etl.pandas_transform import run_etl_pandas
 
-            etl = run_etl_pandas(raw_csv, curated, quarantine, schema, ingest_date=cfg.ingest_date)
+            etl = run_etl_pandas(
+                raw_csv,
+                curated,
+                quarantine,
+                schema,
+                ingest_date=cfg.ingest_date,
+                max_quarantine_fraction=budget,
+            )
         else:
             from pipeline_code.etl.spark_local import is_spark_available, local_spark_session
 
@@ -242,11 +258,13 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
                 str(quarantine),
                 schema,
                 ingest_date=cfg.ingest_date,
+                max_quarantine_fraction=budget,
             )
         (out / "etl_report.json").write_text(etl.to_json(), encoding="utf-8")
         rec.detail = (
             f"{etl.engine}: {etl.rows_in} in = {etl.rows_clean} clean + {etl.rows_quarantined} quarantined"
             + (f" (top: {_top(etl.reason_counts)})" if etl.reason_counts else "")
+            + "".join(f"; WARNING {w}" for w in etl.warnings)
         )
     summary["etl"] = asdict(etl)
 
@@ -486,6 +504,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-spark", action="store_true", help="use the pandas ETL (same rules) instead of Spark"
     )
     run.add_argument(
+        "--max-quarantine-fraction",
+        type=float,
+        default=None,
+        help="fail the ETL when more than this fraction of rows is quarantined "
+        "(default: 0.05, or --bad-fraction for generated data if larger)",
+    )
+    run.add_argument(
         "--bad-fraction",
         type=float,
         default=0.02,
@@ -535,6 +560,7 @@ def _config_from_args(args: argparse.Namespace) -> RunLocalConfig:
         metric=args.metric,
         threshold=args.threshold,
         skip_spark=args.skip_spark,
+        max_quarantine_fraction=args.max_quarantine_fraction,
         bad_fraction=args.bad_fraction,
         model_type=args.model_type,
         traffic_rows=args.traffic_rows,
