@@ -39,10 +39,18 @@ from cdk_mlops.constructs.network import Network
 from cdk_mlops.constructs.pipeline_code import PipelineCode
 from cdk_mlops.pipelines.images import DEFAULT_SKLEARN_VERSION, sklearn_image_uri
 from cdk_mlops.pipelines.pipeline import Pipeline
-from cdk_mlops.pipelines.training import DEFAULT_COMMANDS, StepCommand, build_training_pipeline
+from cdk_mlops.pipelines.training import (
+    DEFAULT_COMMANDS,
+    PROCESSING_INSTANCE_TYPES,
+    SKLEARN_SERVING_ENVIRONMENT,
+    TRAINING_INSTANCE_TYPES,
+    StepCommand,
+    build_training_pipeline,
+    instance_type_problem,
+)
 
 _PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
-_INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_INSTANCE = re.compile(r"^ml\.[a-z0-9][a-z0-9-]*\.[a-z0-9]+$")
 _PREFIX = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_\-/]*/$")
 
 
@@ -133,9 +141,9 @@ class TrainingPipeline(Construct):
                 pipeline_name,
                 "Use letters, digits and hyphens (1 to 256).",
             )
-        for name, value in (
-            ("processing_instance_type", processing_instance_type),
-            ("training_instance_type", training_instance_type),
+        for name, value, allowed in (
+            ("processing_instance_type", processing_instance_type, PROCESSING_INSTANCE_TYPES),
+            ("training_instance_type", training_instance_type, TRAINING_INSTANCE_TYPES),
         ):
             if not _INSTANCE.fullmatch(value):
                 raise prop_error(
@@ -144,6 +152,10 @@ class TrainingPipeline(Construct):
                     value,
                     "Use a SageMaker instance type such as 'ml.m5.large'.",
                 )
+            # Every job sets a volume KMS key, which instance types with NVMe storage refuse.
+            problem = instance_type_problem(value, allowed)
+            if problem:
+                raise prop_error("TrainingPipeline", name, value, f"{problem}.")
         for name, value in (("input_prefix", input_prefix), ("output_prefix", output_prefix)):
             if not _PREFIX.fullmatch(value):
                 raise prop_error(
@@ -246,11 +258,10 @@ class TrainingPipeline(Construct):
             approval_status=registry.default_approval_status,
             cache_expire_after=cache_expire_after,
             commands=_commands_for(self.code.package_name),
-            # The scikit-learn serving container loads inference.py from the source-dir bundle.
+            # The serving code is inside model.tar.gz (code/, written by the training job): the
+            # model package needs no CDK asset, which `cdk gc` could delete.
             inference_environment={
-                "SAGEMAKER_PROGRAM": "inference.py",
-                "SAGEMAKER_SUBMIT_DIRECTORY": self.code.sourcedir_s3_uri,
-                "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+                **SKLEARN_SERVING_ENVIRONMENT,
                 "SAGEMAKER_REGION": cdk.Aws.REGION,
             },
         )

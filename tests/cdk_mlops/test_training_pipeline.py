@@ -41,6 +41,7 @@ from tests.cdk_mlops.level2_fixtures import (
 ZONES = ("Raw", "Curated", "Artifacts", "Monitoring", "AccessLogs")
 PIPELINES = ("Training", "Custom", "Mine")
 EXPECTED_JOBS = {
+    "DataVersion": "Processing",
     "Preprocess": "Processing",
     "Train": "Training",
     "Evaluate": "Processing",
@@ -287,6 +288,7 @@ def test_own_code_registers_its_own_version(built: Built) -> None:
         for s in built.jobs("Mine")
     }
     assert modules == {
+        "DataVersion": "my_code.processing.data_version",
         "Preprocess": "my_code.processing.preprocess",
         "Train": "my_code.training.train",
         "Evaluate": "my_code.evaluation.evaluate",
@@ -303,6 +305,22 @@ def test_register_targets_the_registry_group_and_waits_for_approval(built: Built
     )
     (container,) = args["InferenceSpecification"]["Containers"]
     assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+
+
+@pytest.mark.parametrize("name", PIPELINES)
+def test_registered_model_serves_its_own_code_not_a_cdk_asset(built: Built, name: str) -> None:
+    """``cdk gc`` may delete unreferenced assets: the model package must not point at one."""
+    args = step_named(built.definitions[name], "Register")["Arguments"]
+    (container,) = args["InferenceSpecification"]["Containers"]
+    environment = container["Environment"]
+    assert environment["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert environment["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    text = rendered(args)
+    for asset in ("cdk-hnb659fds-assets", "sourcedir", ".tar.gz", ".zip"):
+        assert asset not in text, asset
+    code = built.pipelines[name].code
+    for key in (code.zip_asset.s3_object_key, code.sourcedir_asset.s3_object_key):
+        assert key not in text
 
 
 def test_register_records_metrics_and_drift_baselines(built: Built) -> None:
@@ -411,9 +429,34 @@ def test_custom_props_reach_the_definition(built: Built) -> None:
 
 def test_step_caching_is_on_by_default_and_can_be_turned_off(built: Built) -> None:
     for step in built.jobs("Training"):
+        if step["Name"] == "DataVersion":
+            continue  # reads the live data: never cached
         assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
     for step in built.jobs("Custom"):
         assert "CacheConfig" not in step
+
+
+def test_cached_steps_are_keyed_on_the_data_version_of_each_execution(built: Built) -> None:
+    """A cache hit must mean the same data: the step reading the curated prefix is never cached
+    and its fingerprint is in the environment (cache key) of every cached step."""
+    jobs = {s["Name"]: s for s in built.jobs("Training")}
+    assert "CacheConfig" not in jobs["DataVersion"]
+    (data,) = [
+        i for i in jobs["DataVersion"]["Arguments"]["ProcessingInputs"] if i["InputName"] == "data"
+    ]
+    assert data["S3Input"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
+    for name, step in jobs.items():
+        if "CacheConfig" in step:
+            version = step["Arguments"]["Environment"]["DATA_VERSION"]
+            assert version["Std:JsonGet"]["PropertyFile"] == {
+                "Get": "Steps.DataVersion.PropertyFiles.DataVersionReport"
+            }, name
+    assert {n for n, s in jobs.items() if "CacheConfig" in s} == {
+        "Preprocess",
+        "Train",
+        "Evaluate",
+        "Baseline",
+    }
 
 
 def test_pipeline_resource_waits_for_the_job_policy(built: Built) -> None:
@@ -614,6 +657,28 @@ def test_fails_when_the_pipeline_name_is_invalid(deps: Deps, name: str) -> None:
 def test_fails_when_an_instance_type_is_not_sagemaker(deps: Deps, prop: str, value: str) -> None:
     with pytest.raises(ValueError, match=rf"{prop}='{value}' .* 'ml.m5.large'"):
         _pipeline(deps, **{prop: value})
+
+
+@pytest.mark.parametrize(
+    "value", ["ml.m5d.large", "ml.c5d.xlarge", "ml.r5d.large", "ml.g4dn.xlarge", "ml.g5.xlarge"]
+)
+@pytest.mark.parametrize("prop", ["processing_instance_type", "training_instance_type"])
+def test_fails_when_an_instance_type_has_local_nvme_storage(
+    deps: Deps, prop: str, value: str
+) -> None:
+    with pytest.raises(
+        ValueError,
+        match=(
+            rf"TrainingPipeline: {prop}='{value}' .* NVMe .*hardware module.*refuses the "
+            r"VolumeKmsKeyId.* ml\.m5\.large"
+        ),
+    ):
+        _pipeline(deps, **{prop: value})
+
+
+def test_fails_when_an_instance_type_is_not_in_the_vetted_list(deps: Deps) -> None:
+    with pytest.raises(ValueError, match=r"training_instance_type='ml.inf2.xlarge' .* vetted"):
+        _pipeline(deps, training_instance_type="ml.inf2.xlarge")
 
 
 @pytest.mark.parametrize(
