@@ -1,4 +1,4 @@
-"""``cdk-mlops``: run the whole ML chain on this machine, with no AWS account.
+"""cdk-mlops run-local: run the whole ML chain on this machine, with no AWS account.
 
     cdk-mlops run-local                                   # synthetic churn data, 20,000 rows
     cdk-mlops run-local --rows 5000 --output /tmp/run     # smaller, elsewhere
@@ -6,11 +6,16 @@
     cdk-mlops run-local --skip-spark                      # pandas ETL (same rules) instead of Spark
     cdk-mlops generate --schema loan_default --rows 1000 --bad-fraction 0.05 --output loans.csv
 
-``run-local`` runs: generate -> ETL (local Spark, as on Glue 5.0) -> preprocess -> train ->
+run-local runs: generate -> ETL (local Spark, as on Glue 5.0) -> preprocess -> train ->
 evaluate -> quality gate -> register (local versioned registry) -> baseline -> simulated
 traffic with drift through the inference handler, written as data capture -> drift check.
 Every artifact has the name and format SageMaker would give it. Exit status: 0 done,
 1 error (message on stderr), 2 bad arguments, 3 the quality gate rejected the model.
+
+The ``cdk-mlops`` console script is :mod:`cdk_mlops.cli`; it takes the arguments and the
+commands from here. This module imports numpy and pandas only inside the commands, so the
+parsers (and ``--help``) work without the ``ml`` extra. ``python -m pipeline_code.cli`` runs
+the same two commands.
 """
 
 from __future__ import annotations
@@ -26,15 +31,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
-
-import numpy as np
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from pipeline_code.compat import extract_tar
-from pipeline_code.data import generate as gen
-from pipeline_code.data.tables import read_table, resolve_schema
 from pipeline_code.schema import Schema, SchemaError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 STEPS: tuple[str, ...] = (
     "generate",
@@ -199,6 +203,9 @@ def run_local(cfg: RunLocalConfig, progress: Progress | None = None) -> dict[str
 
 
 def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
+    from pipeline_code.data import generate as gen
+    from pipeline_code.data.tables import read_table, resolve_schema
+
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     schema = resolve_schema(cfg.schema)
@@ -411,6 +418,11 @@ def simulate_traffic(
     Traffic is resampled from the test split (so it works for any schema) and shifted with
     :func:`pipeline_code.data.generate.apply_drift`; ``traffic_drift=0`` gives undrifted traffic.
     """
+    import numpy as np
+    import pandas as pd
+
+    from pipeline_code.data import generate as gen
+    from pipeline_code.data.tables import read_table
     from pipeline_code.inference import handler
     from pipeline_code.monitoring.capture import write_capture_files
 
@@ -467,20 +479,24 @@ def simulate_traffic(
 
 
 # ----------------------------------------------------------------------------------- CLI
-def build_parser() -> argparse.ArgumentParser:
-    """The ``cdk-mlops`` argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="cdk-mlops",
-        description="Run the whole ML chain on this machine, with no AWS account.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser(
-        "run-local",
-        help="run the whole chain locally",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+# Argument definitions and commands are shared with the ``cdk-mlops`` console script
+# (cdk_mlops.cli), which must build its parsers without numpy: nothing here imports it.
+# Descriptions are shown as written (no re-wrapping), so keep them under 80 columns.
+RUN_LOCAL_HELP = "run the whole ML chain on this machine"
+RUN_LOCAL_DESCRIPTION = (__doc__ or "").split("\n\nThe ``cdk-mlops`` console script")[0]
+GENERATE_HELP = "write a synthetic data set as CSV"
+GENERATE_DESCRIPTION = """\
+cdk-mlops generate: write a synthetic data set as CSV, for a built-in schema
+(churn, loan_default) or a schema JSON file, optionally with bad rows and drift
+injected. run-local generates its data the same way.
+
+    cdk-mlops generate --output churn.csv
+    cdk-mlops generate --schema loan_default --rows 1000 --bad-fraction 0.05 --output loans.csv
+"""
+
+
+def add_run_local_arguments(run: argparse.ArgumentParser) -> None:
+    """The ``run-local`` arguments."""
     run.add_argument(
         "--output", default=DEFAULT_OUTPUT, help=f"output folder (default: ./{DEFAULT_OUTPUT})"
     )
@@ -535,8 +551,49 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--threads", type=int, default=1, help="threads for scikit-learn/numpy (default: 1)"
     )
-    generate = sub.add_parser("generate", help="write a synthetic data set as CSV")
-    gen.build_parser(generate)
+
+
+def add_generate_arguments(p: argparse.ArgumentParser, *, output_required: bool = True) -> None:
+    """The ``generate`` arguments: the same as ``python -m pipeline_code.data.generate``
+    (that module's parser imports numpy with its module; a test keeps the two equal)."""
+    p.add_argument(
+        "--schema", default="churn", help="schema JSON file or built-in name (default: churn)"
+    )
+    p.add_argument("--rows", type=int, default=20000, help="number of rows (default: 20000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--bad-fraction", type=float, default=0.0, help="share of bad rows, 0 to 0.5 (default: 0)"
+    )
+    p.add_argument("--drift", type=float, default=0.0, help="drift strength, 0 to 1 (default: 0)")
+    p.add_argument(
+        "--new-categories", action="store_true", help="add category values the schema does not list"
+    )
+    p.add_argument("--output", required=output_required, help="CSV file to write")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m pipeline_code.cli`` (``cdk-mlops`` is :mod:`cdk_mlops.cli`)."""
+    parser = argparse.ArgumentParser(
+        prog="cdk-mlops",
+        description="Run the whole ML chain on this machine, with no AWS account.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run-local",
+        help=RUN_LOCAL_HELP,
+        description=RUN_LOCAL_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_run_local_arguments(run)
+    generate = sub.add_parser(
+        "generate",
+        help=GENERATE_HELP,
+        description=GENERATE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # Not required here: this entry point reports a missing --output itself (exit 2).
+    add_generate_arguments(generate, output_required=False)
     return parser
 
 
@@ -571,18 +628,22 @@ def _config_from_args(args: argparse.Namespace) -> RunLocalConfig:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Console script ``cdk-mlops``."""
-    args = build_parser().parse_args(argv)
-    if args.command == "generate":
-        if args.output is None:
-            print("cdk-mlops generate: error: --output is required", file=sys.stderr)
-            return 2
-        try:
-            return gen.run_from_args(args)
-        except (ValueError, OSError) as exc:
-            print(f"cdk-mlops generate: error: {exc}", file=sys.stderr)
-            return EXIT_ERROR
+def generate_command(args: argparse.Namespace) -> int:
+    """``generate`` for parsed arguments; exit status 0 written, 1 bad values, 2 no --output."""
+    from pipeline_code.data import generate as gen
+
+    if args.output is None:
+        print("cdk-mlops generate: error: --output is required", file=sys.stderr)
+        return 2
+    try:
+        return gen.run_from_args(args)
+    except (ValueError, OSError) as exc:
+        print(f"cdk-mlops generate: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def run_local_command(args: argparse.Namespace) -> int:
+    """``run-local`` for parsed arguments; the exit status is in the module docstring."""
     progress = Progress()
     spark_was_active = _spark_active()
     try:
@@ -606,6 +667,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{summary['model_package']['path']}"
     )
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pipeline_code.cli`` (the same commands as ``cdk-mlops``)."""
+    args = build_parser().parse_args(argv)
+    if args.command == "generate":
+        return generate_command(args)
+    return run_local_command(args)
 
 
 def _spark_active() -> bool:
