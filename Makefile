@@ -53,7 +53,8 @@ find_python = $(shell for p in python$(1) $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv
 	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(1))))' 2>/dev/null && { command -v "$$p"; break; }; done)
 comma := ,
 # $(call container_venv,DIR,REQUIREMENTS): (re)create DIR on the image's Python, install the
-# image's libraries and test tools from REQUIREMENTS, then the project without dependencies.
+# image's libraries and test tools from REQUIREMENTS, then the project without dependencies
+# (--ignore-requires-python: the library needs 3.11, pipeline_code alone also runs on 3.10).
 define container_venv
 	@want='$(call requirements_python,$(2))'; py='$(or $(CONTAINER_PYTHON),$(call find_python,$(call requirements_python,$(2))))'; \
 	if [ -z "$$want" ]; then echo "$(2) has no '# python: X.Y' line" >&2; exit 1; fi; \
@@ -62,7 +63,7 @@ define container_venv
 		echo "creating $(1) with $$py"; rm -rf $(1) && "$$py" -m venv $(1); fi
 	$(1)/bin/python -m pip install -q --upgrade pip
 	$(1)/bin/python -m pip install -q -r $(2)
-	$(1)/bin/python -m pip install -q --no-deps -e .
+	$(1)/bin/python -m pip install -q --no-deps --ignore-requires-python -e .
 	touch $(1)/.installed
 endef
 

@@ -20,6 +20,7 @@ make typecheck also runs mypy with --python-version 3.10 and 3.12 over pipeline_
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -193,7 +194,9 @@ def test_pipeline_code_parses_and_imports_as_python_310() -> None:
 )
 def test_the_check_finds_311_features(snippet: str, expected: str) -> None:
     found = _check(snippet)
-    assert any(expected in p for p in found), found
+    # Run on Python 3.10 itself (.venv-container-1.4-2), ast.parse rejects 3.11 syntax outright.
+    accepted = (expected, "newer syntax") if sys.version_info < (3, 11) else (expected,)
+    assert any(e in p for p in found for e in accepted), found
 
 
 @pytest.mark.parametrize(
