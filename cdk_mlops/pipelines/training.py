@@ -116,7 +116,7 @@ TRAINING_CODE_DIR = "/opt/ml/input/data/code"
 # hardware module, and SageMaker refuses a VolumeKmsKeyId for them ("You can't request a
 # VolumeKmsKeyId when using an instance type with local storage", ProcessingClusterConfig and
 # ResourceConfig in the SageMaker API reference), so a job on one fails at run time. The
-# instance-type parameters therefore only accept a vetted list: CPU types (the scikit-learn
+# instance types (defaults and per-execution values) therefore come from a vetted list: CPU types (the scikit-learn
 # image is cpu-py3) whose families have EBS storage only (no "d" in the family name, not a GPU or
 # Trainium family), with the sizes botocore 1.44's ProcessingInstanceType/TrainingInstanceType
 # enums list for them (tests check the list against botocore).
@@ -153,6 +153,36 @@ def _types(sizes: Mapping[str, str]) -> tuple[str, ...]:
 PROCESSING_INSTANCE_TYPES: tuple[str, ...] = _types(_EBS_CPU_SIZES)
 #: Allowed values of the ``TrainingInstanceType`` parameter.
 TRAINING_INSTANCE_TYPES: tuple[str, ...] = _types({**_EBS_CPU_SIZES, **_TRAINING_ONLY_SIZES})
+
+#: What the ``ProcessingInstanceType`` / ``TrainingInstanceType`` parameters offer per execution
+#: (``EnumValues``): common sizes from the vetted lists, plus the default when it is another
+#: vetted type. Kept to at most 16 values: longer enum lists were reported to make pipeline
+#: creation fail (aws/sagemaker-python-sdk issue 2314), a limit we cannot check offline.
+PARAMETER_INSTANCE_TYPES: tuple[str, ...] = (
+    "ml.t3.medium",
+    "ml.t3.large",
+    "ml.t3.xlarge",
+    "ml.m5.large",
+    "ml.m5.xlarge",
+    "ml.m5.2xlarge",
+    "ml.m5.4xlarge",
+    "ml.m6i.large",
+    "ml.m6i.xlarge",
+    "ml.m6i.2xlarge",
+    "ml.c5.xlarge",
+    "ml.c5.2xlarge",
+    "ml.c5.4xlarge",
+    "ml.r5.large",
+    "ml.r5.xlarge",
+)
+
+
+def parameter_instance_types(default: str) -> tuple[str, ...]:
+    """The allowed values of an instance-type parameter whose default is ``default``."""
+    if default in PARAMETER_INSTANCE_TYPES:
+        return PARAMETER_INSTANCE_TYPES
+    return (*PARAMETER_INSTANCE_TYPES, default)
+
 
 # Families with instance storage that EC2's naming does not mark with a "d" (GPU and Trainium).
 _NVME_FAMILIES = frozenset({"g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "trn1", "trn1n", "trn2"})
@@ -343,7 +373,8 @@ def build_training_pipeline(
             the container; replaces ``{schema}`` in the commands' arguments.
         processing_instance_type / training_instance_type: defaults of the instance-type
             parameters; each must be in ``PROCESSING_INSTANCE_TYPES`` /
-            ``TRAINING_INSTANCE_TYPES`` (the parameters' allowed values).
+            ``TRAINING_INSTANCE_TYPES``; the parameters allow ``PARAMETER_INSTANCE_TYPES``
+            and the default.
         metric: JSON path in ``evaluation.json`` of the quality-gate metric.
         threshold: default of ``MetricThreshold``; the gate passes when metric >= threshold.
         hyperparameters: passed to the training job.
@@ -419,12 +450,12 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
     processing_type = ParameterString(
         name=PROCESSING_INSTANCE_TYPE,
         default_value=s.processing_instance_type,
-        enum_values=PROCESSING_INSTANCE_TYPES,
+        enum_values=parameter_instance_types(s.processing_instance_type),
     )
     training_type = ParameterString(
         name=TRAINING_INSTANCE_TYPE,
         default_value=s.training_instance_type,
-        enum_values=TRAINING_INSTANCE_TYPES,
+        enum_values=parameter_instance_types(s.training_instance_type),
     )
     threshold = ParameterFloat(name=METRIC_THRESHOLD, default_value=s.threshold)
     approval = ParameterString(

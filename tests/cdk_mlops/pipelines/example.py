@@ -62,8 +62,9 @@ def oracle_settings(pipeline: Pipeline) -> dict[str, Any]:
         name: steps[name]["Arguments"]["AppSpecification"]["ContainerArguments"]
         for name in (t.DATA_VERSION, t.PREPROCESS, t.EVALUATE, t.BASELINE)
     }
-    settings["processing_instance_types"] = list(t.PROCESSING_INSTANCE_TYPES)
-    settings["training_instance_types"] = list(t.TRAINING_INSTANCE_TYPES)
+    parameters = {p["Name"]: p for p in pipeline.to_definition()["Parameters"]}
+    settings["processing_instance_types"] = parameters[t.PROCESSING_INSTANCE_TYPE]["EnumValues"]
+    settings["training_instance_types"] = parameters[t.TRAINING_INSTANCE_TYPE]["EnumValues"]
     settings["training_environment"] = steps[t.TRAIN]["Arguments"]["Environment"]
     register = steps[t.REGISTER]["Arguments"]["InferenceSpecification"]["Containers"][0]
     settings["inference_environment"] = register.get("Environment", {})

@@ -346,14 +346,21 @@ def test_instance_type_parameters_allow_only_vetted_ebs_types() -> None:
     parameters = {p["Name"]: p for p in literal_pipeline().to_definition()["Parameters"]}
     processing = parameters["ProcessingInstanceType"]["EnumValues"]
     training = parameters["TrainingInstanceType"]["EnumValues"]
-    assert processing == list(t.PROCESSING_INSTANCE_TYPES)
-    assert training == list(t.TRAINING_INSTANCE_TYPES)
-    assert "ml.m5.large" in processing and "ml.m5.large" in training
-    for value in {*processing, *training}:
-        assert not t.has_instance_storage(value), value
+    assert processing == training == list(t.PARAMETER_INSTANCE_TYPES)
+    assert set(processing) <= set(t.PROCESSING_INSTANCE_TYPES)
+    assert set(training) <= set(t.TRAINING_INSTANCE_TYPES)
     for value in NVME_TYPES:
         assert t.has_instance_storage(value), value
-        assert value not in processing and value not in training
+    for value in {*t.PROCESSING_INSTANCE_TYPES, *t.TRAINING_INSTANCE_TYPES}:
+        assert not t.has_instance_storage(value), value
+
+
+def test_a_vetted_default_outside_the_common_types_is_allowed_too() -> None:
+    definition = literal_pipeline(training_instance_type="ml.c6i.8xlarge").to_definition()
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    allowed = parameters["TrainingInstanceType"]["EnumValues"]
+    assert allowed == [*t.PARAMETER_INSTANCE_TYPES, "ml.c6i.8xlarge"]
+    assert len(allowed) <= 16  # longer enum lists were reported to fail pipeline creation
 
 
 def test_vetted_instance_types_are_sagemaker_instance_types() -> None:
