@@ -669,7 +669,7 @@ def test_fails_when_an_instance_type_has_local_nvme_storage(
     with pytest.raises(
         ValueError,
         match=(
-            rf"TrainingPipeline: {prop}='{value}' .* NVMe .*hardware module.*refuses the "
+            rf"TrainingPipeline\b.*: {prop}='{value}' .* NVMe .*hardware module.*refuses the "
             r"VolumeKmsKeyId.* ml\.m5\.large"
         ),
     ):
@@ -677,7 +677,7 @@ def test_fails_when_an_instance_type_has_local_nvme_storage(
 
 
 def test_fails_when_an_instance_type_is_not_in_the_vetted_list(deps: Deps) -> None:
-    with pytest.raises(ValueError, match=r"training_instance_type='ml.inf2.xlarge' .* vetted"):
+    with pytest.raises(ValueError, match=r"training_instance_type='ml\.inf2\.xlarge' .* vetted"):
         _pipeline(deps, training_instance_type="ml.inf2.xlarge")
 
 
