@@ -64,7 +64,10 @@ class Case:
     error: tuple[type[Exception], str] | None = None
 
 
-_AB = {"a": {"amount": 1.5, "code": "1", "plan": "basic", "label": 0}, "b": {"label": 1}}
+_AB: dict[str, dict[str, Any]] = {
+    "a": {"amount": 1.5, "code": "1", "plan": "basic", "label": 0},
+    "b": {"label": 1},
+}
 
 CASES: list[Case] = [
     Case("plain", HEADER + ROW_A + ROW_B, clean=_AB),
