@@ -311,10 +311,11 @@ def test_every_cached_step_carries_the_data_version_in_its_cache_key() -> None:
     assert register["data_version"] == version
 
 
-def test_every_output_is_under_the_execution_id() -> None:
+def test_every_output_including_the_data_version_is_under_the_execution_id() -> None:
     """Concurrent executions (and a run after a cache hit) never write to the same place."""
     definition = literal_pipeline(cache_expire_after="P30D").to_definition()
     execution = {"Get": "Execution.PipelineExecutionId"}
+    assert t.DATA_VERSION in [s["Name"] for s in jobs(definition)]
     for step in jobs(definition):
         args = step["Arguments"]
         if step["Type"] == "Processing":
