@@ -12,6 +12,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import cdk_nag
+from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
 from cdk_mlops._nag_packs import PACK_NAMES
@@ -76,6 +77,17 @@ INLINE_POLICY_RULES: tuple[str, ...] = (
     "NIST.800.53.R5-IAMNoInlinePolicy",
     "PCI.DSS.321-IAMNoInlinePolicy",
 )
+
+
+def grant_policies(role: IConstruct) -> list[IConstruct]:
+    """The policies CDK ``grant_*`` calls wrote for ``role``: a created role's ``DefaultPolicy``, an
+    imported role's ``Policy``/``Policy<id>`` (children of the role's construct). Call after the
+    grants."""
+    return [
+        child
+        for child in role.node.children
+        if child.node.id == "DefaultPolicy" or child.node.id.startswith("Policy")
+    ]
 
 
 def acknowledge_inline_policy(policy: IConstruct, owner: str) -> None:
@@ -148,10 +160,10 @@ def resource_finding(scope: IConstruct, resource: str) -> str:
     return f"AwsSolutions-IAM5[Resource::{nag_text(scope, resource)}]"
 
 
-def bucket_objects_finding(bucket: IConstruct, objects_key_pattern: str = "*") -> str:
-    """The cdk-nag IAM5 finding id of a grant on ``<bucket arn>/<objects_key_pattern>``."""
-    cfn = bucket.node.default_child
-    if not isinstance(cfn, cdk.CfnResource):
-        raise TypeError(f"{bucket.node.path} is not a bucket created in this app")
-    logical_id = cdk.Stack.of(bucket).resolve(cfn.logical_id)
-    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{objects_key_pattern}]"
+def bucket_objects_finding(bucket: s3.IBucket, objects_key_pattern: str = "*") -> str:
+    """The cdk-nag IAM5 finding id of a grant on ``<bucket arn>/<objects_key_pattern>``.
+
+    Works for buckets created in the app (``<Logical.Arn>/...``) and imported ones (a literal
+    ``arn:...:s3:::name/...``).
+    """
+    return resource_finding(bucket, bucket.arn_for_objects(objects_key_pattern))

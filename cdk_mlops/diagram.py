@@ -3,7 +3,7 @@
     python -m cdk_mlops.diagram cdk.out/MlopsLevel2.template.json
 
 prints a Mermaid flowchart: one node per top-level construct of the stack (with its main
-resource types and counts) and an edge wherever a resource of one construct references a
+resource types and counts; inside a level construct, one subgraph per level) and an edge wherever a resource of one construct references a
 resource of another (``Ref``, ``Fn::GetAtt``, ``DependsOn``). The README embeds the output for
 each level, and a test checks that the embedded diagram matches a fresh synth.
 """
@@ -29,12 +29,24 @@ _PLUMBING = frozenset(
 )  # fmt: skip
 
 
-def _group(resource: dict[str, Any]) -> str:
+#: Construct ids of the level constructs our stacks hold, and their titles in the diagram.
+LEVELS: dict[str, str] = {
+    "Initial": "Level 1 (Initial)",
+    "Repeatable": "Level 2 (Repeatable)",
+    "Reliable": "Level 3 (Reliable)",
+    "Scalable": "Level 4 (Scalable)",
+}
+
+
+def _group(resource: dict[str, Any]) -> tuple[str, str]:
+    """(level, construct): the top-level construct of a resource, and the level holding it."""
     path = resource.get("Metadata", {}).get("aws:cdk:path", "")
     parts = path.split("/")
     if len(parts) <= 2 or parts[1].startswith("Custom::"):
-        return "Stack"  # stack-level resources and CDK's singleton providers
-    return parts[1]
+        return "", "Stack"  # stack-level resources and CDK's singleton providers
+    if parts[1] in LEVELS and len(parts) > 3:
+        return parts[1], parts[2]
+    return "", parts[1]
 
 
 def _references(node: Any) -> Iterator[str]:
@@ -54,7 +66,12 @@ def _references(node: Any) -> Iterator[str]:
 def mermaid(template: dict[str, Any], title: str = "") -> str:
     """The Mermaid flowchart of a template's constructs and their references."""
     resources: dict[str, dict[str, Any]] = template.get("Resources", {})
-    group_of = {lid: _group(res) for lid, res in resources.items()}
+    level_of: dict[str, str] = {}
+    group_of: dict[str, str] = {}
+    for lid, res in resources.items():
+        level, group = _group(res)
+        group_of[lid] = group
+        level_of.setdefault(group, level)
     types: dict[str, Counter[str]] = defaultdict(Counter)
     for lid, res in resources.items():
         if res["Type"] not in _PLUMBING:
@@ -71,14 +88,22 @@ def mermaid(template: dict[str, Any], title: str = "") -> str:
     lines = ["```mermaid", "flowchart LR"]
     if title:
         lines.insert(1, f"%% {title}")
-    for group in sorted(types):
-        if group == "Stack":
+    groups = [g for g in sorted(types) if g != "Stack"]
+    for level in ["", *LEVELS]:
+        members = [g for g in groups if level_of[g] == level]
+        if not members:
             continue
-        summary = "<br/>".join(
-            f"{n} x {t.split('::', 1)[1]}" if n > 1 else t.split("::", 1)[1]
-            for t, n in sorted(types[group].items())
-        )
-        lines.append(f'  {group}["<b>{group}</b><br/>{summary}"]')
+        indent = "    " if level else "  "
+        if level:
+            lines.append(f'  subgraph {level}["{LEVELS[level]}"]')
+        for group in members:
+            summary = "<br/>".join(
+                f"{n} x {t.split('::', 1)[1]}" if n > 1 else t.split("::", 1)[1]
+                for t, n in sorted(types[group].items())
+            )
+            lines.append(f'{indent}{group}["<b>{group}</b><br/>{summary}"]')
+        if level:
+            lines.append("  end")
     for src, dst in sorted(edges):
         if src in types and dst in types:
             lines.append(f"  {src} --> {dst}")

@@ -8,6 +8,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
+from aws_cdk.interfaces import aws_events as interfaces_events
 from constructs import Construct
 
 #: Services that publish to our topics for this account and send ``aws:SourceAccount`` to KMS.
@@ -65,14 +66,16 @@ class TopicTarget:
     def __init__(self, topic: sns.ITopic) -> None:
         self.topic = topic
 
-    def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:
+    def bind(
+        self, rule: interfaces_events.IRuleRef, id: str | None = None
+    ) -> events.RuleTargetConfig:
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"EventBridgeRule{cdk.Names.node_unique_id(rule.node)}"[:100],
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["sns:Publish"],
                 resources=[self.topic.topic_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
             )
         )
         key = self.topic.master_key

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
-from cdk_mlops.constructs.network import Network
+from cdk_mlops.constructs.interfaces import JobNetwork
 
 #: Job creation must name VPC subnets, security groups and KMS keys for volume and output.
 VPC_KMS_REQUIRED: dict[str, dict[str, str]] = {
@@ -79,11 +79,11 @@ def create_jobs_in_vpc(
     )
 
 
-def vpc_job_network_statements(stack: cdk.Stack, network: Network) -> list[iam.PolicyStatement]:
+def vpc_job_network_statements(stack: cdk.Stack, network: JobNetwork) -> list[iam.PolicyStatement]:
     """What SageMaker needs on the execution role to attach a job to ``network``.
 
-    Network interfaces may be created only in the network's subnets with its workload security
-    group; Describe* calls have no resource-level permissions.
+    Network interfaces may be created only in the network's subnets with its security groups;
+    Describe* calls have no resource-level permissions.
     """
     return [
         iam.PolicyStatement(
@@ -100,10 +100,9 @@ def vpc_job_network_statements(stack: cdk.Stack, network: Network) -> list[iam.P
                     stack.format_arn(service="ec2", resource="subnet", resource_name=sn)
                     for sn in network.subnet_ids
                 ),
-                stack.format_arn(
-                    service="ec2",
-                    resource="security-group",
-                    resource_name=network.workload_security_group.security_group_id,
+                *(
+                    stack.format_arn(service="ec2", resource="security-group", resource_name=sg)
+                    for sg in network.security_group_ids
                 ),
             ],
         ),

@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
 from constructs import IConstruct
+
+#: What passes for an e-mail address (SNS confirms it for real).
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def is_token(value: Any) -> bool:
@@ -24,9 +28,32 @@ def is_token(value: Any) -> bool:
     return bool(cdk.Token.is_unresolved(value))
 
 
-def prop_error(construct: str, prop: str, value: Any, fix: str) -> ValueError:
-    """A ValueError that names the construct prop, the value received and the fix."""
-    return ValueError(f"{construct}: {prop}={value!r} is not allowed. {fix}")
+def prop_error(construct: str | IConstruct, prop: str, value: Any, fix: str) -> ValueError:
+    """A ValueError that names the construct (class and path), the prop, the value and the fix."""
+    where = (
+        construct
+        if isinstance(construct, str)
+        else f"{type(construct).__name__} at {construct.node.path}"
+    )
+    return ValueError(f"{where}: {prop}={value!r} is not allowed. {fix}")
+
+
+def check_prop(
+    construct: IConstruct,
+    prop: str,
+    value: Any,
+    valid: bool | Callable[[Any], object],
+    fix: str,
+) -> None:
+    """Raise :func:`prop_error` unless ``valid`` (a bool or a predicate of ``value``) holds.
+
+    Unresolved tokens (a ``CfnParameter``, an imported value) are skipped: they may be valid
+    when CloudFormation resolves them, and CloudFormation or the service checks them then.
+    """
+    if is_token(value):
+        return
+    if not (valid(value) if callable(valid) else valid):
+        raise prop_error(construct, prop, value, fix)
 
 
 def stack_scoped_name(

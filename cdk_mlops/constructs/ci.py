@@ -14,7 +14,6 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -26,11 +25,11 @@ from cdk_mlops.compliance import (
     S3_WRITE_GRANT_FINDINGS,
     acknowledge,
     acknowledge_inline_policy,
-    bucket_objects_finding,
     resource_finding,
 )
 from cdk_mlops.constructs._sagemaker import log_group_arn
-from cdk_mlops.constructs._util import is_token, prop_error
+from cdk_mlops.constructs._util import check_prop, is_token, prop_error
+from cdk_mlops.constructs.interfaces import ITrainingPipeline
 
 _PIPELINE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}")
 _CONNECTION_ARN = re.compile(
@@ -77,7 +76,9 @@ class BasicCi(Construct):
     :param encryption_key: key of the build outputs. CodePipeline encrypts artifacts with the
         artifact bucket's own key (the data lake's buckets have one).
     :param logs_key: key of the build log groups.
-    :param sagemaker_pipeline_name: the pipeline ``RunPipeline`` starts.
+    :param training_pipeline: the pipeline ``RunPipeline`` starts: a :class:`TrainingPipeline`
+        or ``TrainingPipeline.from_pipeline_name(...)``; its ``grant_start`` gives the build role
+        exactly that pipeline.
     :param test_commands: default ``["make test"]``.
     :param wait_for_pipeline: poll the execution until it ends (default True) so CI fails when
         the ML pipeline fails.
@@ -91,56 +92,54 @@ class BasicCi(Construct):
         artifact_bucket: s3.IBucket,
         encryption_key: kms.IKey,
         logs_key: kms.IKey,
-        sagemaker_pipeline_name: str,
+        training_pipeline: ITrainingPipeline,
         source: CiSource | None = None,
         test_commands: Sequence[str] = ("make test",),
         wait_for_pipeline: bool = True,
         build_timeout: cdk.Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        sagemaker_pipeline_name = training_pipeline.pipeline_name
         src = source or CiSource.s3_object(artifact_bucket)
         if src.connection_arn is not None:
             if not is_token(src.connection_arn) and not _CONNECTION_ARN.fullmatch(
                 src.connection_arn
             ):
                 raise prop_error(
-                    "BasicCi",
+                    self,
                     "source.connection_arn",
                     src.connection_arn,
                     "Give the ARN of a CodeConnections connection, arn:aws:codeconnections:<region>:<account>:connection/<id>.",
                 )
             if not src.repository or src.repository.count("/") != 1:
                 raise prop_error(
-                    "BasicCi",
+                    self,
                     "source.repository",
                     src.repository,
                     "Give the repository as 'owner/name'.",
                 )
         elif src.bucket is None or not src.object_key:
             raise prop_error(
-                "BasicCi",
+                self,
                 "source",
                 src,
                 "Use CiSource.s3_object(bucket, key) or CiSource.connection(...).",
             )
-        if not is_token(sagemaker_pipeline_name) and not _PIPELINE_NAME.fullmatch(
-            sagemaker_pipeline_name
-        ):
-            raise prop_error(
-                "BasicCi",
-                "sagemaker_pipeline_name",
-                sagemaker_pipeline_name,
-                "Give the SageMaker pipeline's name: letters, digits and hyphens (TrainingPipeline.pipeline_name).",
-            )
+        check_prop(
+            self,
+            "training_pipeline.pipeline_name",
+            sagemaker_pipeline_name,
+            _PIPELINE_NAME.fullmatch,
+            "Give the SageMaker pipeline's name: letters, digits and hyphens (TrainingPipeline.pipeline_name).",
+        )
         if not test_commands:
             raise prop_error(
-                "BasicCi",
+                self,
                 "test_commands",
                 list(test_commands),
                 "Give at least one command, e.g. 'make test'.",
             )
 
-        stack = cdk.Stack.of(self)
         source_output = codepipeline.Artifact("Source")
         if src.connection_arn is not None:
             owner, repo = str(src.repository).split("/")
@@ -221,17 +220,9 @@ class BasicCi(Construct):
         self.run_project = project(
             "RunPipeline", run_commands, f"Starts SageMaker pipeline {sagemaker_pipeline_name}"
         )
-        pipeline_arn = stack.format_arn(
-            service="sagemaker", resource="pipeline", resource_name=sagemaker_pipeline_name.lower()
-        )
-        self._executions_arn = f"{pipeline_arn}/execution/*"
+        self._executions_arn = f"{training_pipeline.pipeline_arn}/execution/*"
         assert self.run_project.role is not None
-        self.run_project.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:StartPipelineExecution", "sagemaker:DescribePipelineExecution"],
-                resources=[pipeline_arn, self._executions_arn],
-            )
-        )
+        training_pipeline.grant_start(self.run_project.role)
 
         self.pipeline = codepipeline.Pipeline(
             self,
@@ -281,16 +272,15 @@ class BasicCi(Construct):
             )
         else:
             self.source_rule = None
-        self._acknowledge(artifact_bucket, sagemaker_pipeline_name)
+        self._acknowledge(artifact_bucket)
 
-    def _acknowledge(self, artifact_bucket: s3.IBucket, pipeline_name: str) -> None:
+    def _acknowledge(self, artifact_bucket: s3.IBucket) -> None:
         stack = cdk.Stack.of(self)
-        bucket_findings = (
-            [bucket_objects_finding(artifact_bucket)]
-            if isinstance(artifact_bucket.node.default_child, cdk.CfnResource)
-            else []
-        )
-        artifacts = [*S3_READ_GRANT_FINDINGS, *KMS_GRANT_FINDINGS, *bucket_findings]
+        artifacts = [
+            *S3_READ_GRANT_FINDINGS,
+            *KMS_GRANT_FINDINGS,
+            resource_finding(self, artifact_bucket.arn_for_objects("*")),
+        ]
         for role in (
             self.pipeline.role,
             *(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -14,9 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
 from cdk_mlops.constructs._notifications import encrypted_topic
-from cdk_mlops.constructs._util import is_token, prop_error
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+from cdk_mlops.constructs._util import EMAIL, is_token, prop_error
 
 
 def _is_number(value: object) -> bool:
@@ -102,7 +99,7 @@ class CostGuard(Construct):
         if repeated:
             raise prop_error("CostGuard", "alert_emails", repeated, "Give each address once.")
         for email in alert_emails:
-            if not is_token(email) and not _EMAIL.fullmatch(email):
+            if not is_token(email) and not EMAIL.fullmatch(email):
                 raise prop_error(
                     "CostGuard",
                     "alert_emails",

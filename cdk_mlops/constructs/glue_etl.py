@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -13,6 +14,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -23,13 +25,12 @@ from cdk_mlops.compliance import (
     S3_WRITE_GRANT_FINDINGS,
     acknowledge,
     acknowledge_inline_policy,
-    bucket_objects_finding,
+    grant_policies,
     resource_finding,
 )
 from cdk_mlops.constructs._notifications import TopicTarget, encrypted_topic
 from cdk_mlops.constructs._sagemaker import log_group_arn
-from cdk_mlops.constructs._util import prop_error, stack_scoped_name
-from cdk_mlops.constructs.data_lake import DataLake
+from cdk_mlops.constructs._util import check_prop, is_token, prop_error, stack_scoped_name
 from cdk_mlops.constructs.pipeline_code import PipelineCode, grant_asset_read
 from pipeline_code.schema import SCHEMA_DIR, Schema
 
@@ -61,7 +62,9 @@ class GlueEtl(Construct):
     partition projection on ``ingest_date``, so no crawler is needed); an EventBridge rule on
     FAILED, TIMEOUT and ERROR runs feeding a CloudWatch alarm that notifies ``alarm_topic``.
 
-    :param data_lake: where data is read and written.
+    :param raw_bucket: where raw CSV is read (``DataLake.raw_bucket``, or any ``s3.IBucket``).
+    :param curated_bucket: where clean Parquet and quarantined rows are written
+        (``DataLake.curated_bucket``); its default encryption should be ``encryption_key``.
     :param encryption_key: KMS key for job output and bookmarks (the data lake's key).
     :param logs_key: KMS key for the job's CloudWatch logs; its policy must admit CloudWatch Logs.
     :param alarm_topic: SNS topic notified when a run fails; its key must admit CloudWatch and
@@ -77,6 +80,9 @@ class GlueEtl(Construct):
     :param schedule: a Glue cron expression, or ``None`` for on-demand runs only. Default daily
         at 02:00 UTC, ``cron(0 2 * * ? *)``.
     :param timeout: default 60 minutes. :param max_retries: default 0.
+    :param role: the job's execution role, e.g. one your platform provisions
+        (``iam.Role.from_role_arn(..., mutable=True)``); it must trust ``glue.amazonaws.com``.
+        Default: a new least-privilege role. Either way the construct grants what the job needs.
     :param log_retention: of the job's two log groups (``<log_group_prefix>/output`` and
         ``/error``, Glue 5.0's ``--custom-logGroup-prefix``). Default one year. The groups are
         deleted with the stack (their names are fixed; kept, they would block a redeploy).
@@ -87,7 +93,8 @@ class GlueEtl(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        data_lake: DataLake,
+        raw_bucket: s3.IBucket,
+        curated_bucket: s3.IBucket,
         encryption_key: kms.IKey,
         logs_key: kms.IKey,
         alarm_topic: sns.ITopic | None = None,
@@ -103,6 +110,7 @@ class GlueEtl(Construct):
         timeout: cdk.Duration | None = None,
         max_retries: int = 0,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         schema_path = Path(schema_file) if schema_file is not None else SCHEMA_DIR / "churn.json"
@@ -110,7 +118,7 @@ class GlueEtl(Construct):
             self.schema = Schema.from_file(schema_path)
         except ValueError as exc:
             raise prop_error(
-                "GlueEtl", "schema_file", str(schema_path), f"Fix the schema: {exc}"
+                self, "schema_file", str(schema_path), f"Fix the schema: {exc}"
             ) from None
         dataset = self.schema.name.lower()
         self.raw_prefix = raw_prefix or f"{dataset}/"
@@ -121,54 +129,53 @@ class GlueEtl(Construct):
             ("curated_prefix", self.curated_prefix),
             ("quarantine_prefix", self.quarantine_prefix),
         ):
-            if not _PREFIX.fullmatch(value):
-                raise prop_error(
-                    "GlueEtl",
-                    name,
-                    value,
-                    "Use lower-case key prefixes ending in '/', e.g. 'churn/'.",
-                )
-        if self.quarantine_prefix.startswith(self.curated_prefix):
-            raise prop_error(
-                "GlueEtl",
-                "quarantine_prefix",
-                self.quarantine_prefix,
-                f"It lies inside curated_prefix {self.curated_prefix!r}, so bad rows would land in the curated "
-                "table; use a prefix outside it, e.g. 'quarantine/<dataset>/'.",
+            check_prop(
+                self,
+                name,
+                value,
+                _PREFIX.fullmatch,
+                "Use lower-case key prefixes ending in '/', e.g. 'churn/'.",
             )
+        check_prop(
+            self,
+            "quarantine_prefix",
+            self.quarantine_prefix,
+            lambda q: is_token(self.curated_prefix) or not q.startswith(self.curated_prefix),
+            f"It lies inside curated_prefix {self.curated_prefix!r}, so bad rows would land in the curated "
+            "table; use a prefix outside it, e.g. 'quarantine/<dataset>/'.",
+        )
         if database_name is None:
             database_name = stack_scoped_name(
                 self, "mlops", max_length=255, separator="_", lowercase=True
             )
-        if not _GLUE_NAME.fullmatch(database_name):
-            raise prop_error(
-                "GlueEtl",
-                "database_name",
-                database_name,
-                "Glue names are lower-case letters, digits and '_'.",
-            )
-        if not 2 <= number_of_workers <= 299:
-            raise prop_error(
-                "GlueEtl",
-                "number_of_workers",
-                number_of_workers,
-                "Glue Spark jobs take 2 to 299 workers.",
-            )
-        if not 0 <= max_retries <= 10:
-            raise prop_error("GlueEtl", "max_retries", max_retries, "Use 0 to 10 retries.")
-        if schedule is not None and not (schedule.startswith("cron(") and schedule.endswith(")")):
-            raise prop_error(
-                "GlueEtl",
-                "schedule",
-                schedule,
-                "Give a Glue cron expression like 'cron(0 2 * * ? *)' or None.",
-            )
+        check_prop(
+            self,
+            "database_name",
+            database_name,
+            _GLUE_NAME.fullmatch,
+            "Glue names are lower-case letters, digits and '_'.",
+        )
+        check_prop(
+            self,
+            "number_of_workers",
+            number_of_workers,
+            lambda n: 2 <= n <= 299,
+            "Glue Spark jobs take 2 to 299 workers.",
+        )
+        check_prop(self, "max_retries", max_retries, lambda n: 0 <= n <= 10, "Use 0 to 10 retries.")
+        check_prop(
+            self,
+            "schedule",
+            schedule,
+            lambda c: c is None or (c.startswith("cron(") and c.endswith(")")),
+            "Give a Glue cron expression like 'cron(0 2 * * ? *)' or None.",
+        )
 
         self.code = code or PipelineCode(self, "Code")
         entry = self.code.code_dir / "etl" / "glue_job.py"
         if not entry.is_file():
             raise prop_error(
-                "GlueEtl",
+                self,
                 "code",
                 str(self.code.code_dir),
                 "The code package has no etl/glue_job.py (the Glue entry script); start from pipeline_code's.",
@@ -186,15 +193,17 @@ class GlueEtl(Construct):
             job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(encryption_key),
         )
 
-        self.role = iam.Role(
+        self.raw_bucket = raw_bucket
+        self.curated_bucket = curated_bucket
+        self.role: iam.IRole = role or iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
             description=f"Glue ETL of {dataset}: raw -> curated",
         )
-        data_lake.raw_bucket.grant_read(self.role, f"{self.raw_prefix}*")
-        data_lake.curated_bucket.grant_read_write(self.role, f"{self.curated_prefix}*")
-        data_lake.curated_bucket.grant_read_write(self.role, f"{self.quarantine_prefix}*")
+        raw_bucket.grant_read(self.role, f"{self.raw_prefix}*")
+        curated_bucket.grant_read_write(self.role, f"{self.curated_prefix}*")
+        curated_bucket.grant_read_write(self.role, f"{self.quarantine_prefix}*")
         self.code.grant_read(self.role)
         grant_asset_read(schema_asset, self.role)
         grant_asset_read(script, self.role)
@@ -208,7 +217,7 @@ class GlueEtl(Construct):
         columns = [
             glue.Column(name=c, type=_glue_type(self.schema, c)) for c in self.schema.all_columns
         ]
-        self.table = self._table(data_lake, dataset, columns)
+        self.table = self._table(dataset, columns)
 
         stack = cdk.Stack.of(self)
         catalog_arns = [
@@ -283,11 +292,9 @@ class GlueEtl(Construct):
             enable_metrics=True,
             description=f"cdk-mlops ETL of {dataset} (code {self.code.code_version})",
             default_arguments={
-                "--input_path": data_lake.raw_bucket.s3_url_for_object(self.raw_prefix),
-                "--output_path": data_lake.curated_bucket.s3_url_for_object(self.curated_prefix),
-                "--quarantine_path": data_lake.curated_bucket.s3_url_for_object(
-                    self.quarantine_prefix
-                ),
+                "--input_path": raw_bucket.s3_url_for_object(self.raw_prefix),
+                "--output_path": curated_bucket.s3_url_for_object(self.curated_prefix),
+                "--quarantine_path": curated_bucket.s3_url_for_object(self.quarantine_prefix),
                 "--schema_path": schema_asset.s3_object_url,
                 "--code_version": self.code.code_version,
                 "--job-bookmark-option": "job-bookmark-disable",
@@ -321,16 +328,12 @@ class GlueEtl(Construct):
             ),
         )
         self.failure_rule.add_target(TopicTarget(self.alarm_topic))
-        self.failure_alarm = cloudwatch.Alarm(
+        self.failure_alarm = self.metric_unsuccessful_runs().create_alarm(
             self,
             "FailedRunsAlarm",
-            alarm_description=f"The {dataset} Glue ETL failed; see the job's runs and its quarantine output",
-            metric=cloudwatch.Metric(
-                namespace="AWS/Events",
-                metric_name="TriggeredRules",
-                dimensions_map={"RuleName": self.failure_rule.rule_name},
-                statistic="Sum",
-                period=cdk.Duration.minutes(5),
+            alarm_description=(
+                f"The {dataset} Glue ETL failed, timed out or errored: open the run in the Glue console, "
+                f"read {self.log_group_prefix}/error, and check the quarantine output for rejected rows."
             ),
             threshold=1,
             evaluation_periods=1,
@@ -339,16 +342,48 @@ class GlueEtl(Construct):
         )
         self.failure_alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
 
-        self._acknowledge(data_lake, policy)
+        self._acknowledge(policy)
 
-    def _table(self, data_lake: DataLake, dataset: str, columns: list[glue.Column]) -> glue.S3Table:
+    # ------------------------------------------------------------------ metrics
+    def metric(
+        self, metric_name: str, metric_type: glue.MetricType = glue.MetricType.COUNT, **options: Any
+    ) -> cloudwatch.Metric:
+        """A Glue job metric of this job (``glue.driver.*``, ``glue.ALL.*``: namespace ``Glue``)."""
+        return self.job.metric(metric_name, metric_type, **options)
+
+    def metric_unsuccessful_runs(self, **options: Any) -> cloudwatch.Metric:
+        """Runs that ended FAILED, TIMEOUT or ERROR (sum over 5 minutes): what the alarm watches.
+
+        Counted by this construct's EventBridge rule (``AWS/Events`` ``TriggeredRules``), since
+        Glue publishes no per-run outcome metric.
+        """
+        return cloudwatch.Metric(
+            namespace="AWS/Events",
+            metric_name="TriggeredRules",
+            dimensions_map={"RuleName": self.failure_rule.rule_name},
+            **{"statistic": "Sum", "period": cdk.Duration.minutes(5), **options},
+        )
+
+    def metric_failed_runs(self, **options: Any) -> cloudwatch.Metric:
+        """Runs that ended FAILED (CDK's rule-based Glue job metric)."""
+        return self.job.metric_failure(**options)
+
+    def metric_timed_out_runs(self, **options: Any) -> cloudwatch.Metric:
+        """Runs that ended TIMEOUT."""
+        return self.job.metric_timeout(**options)
+
+    def metric_succeeded_runs(self, **options: Any) -> cloudwatch.Metric:
+        """Runs that ended SUCCEEDED."""
+        return self.job.metric_success(**options)
+
+    def _table(self, dataset: str, columns: list[glue.Column]) -> glue.S3Table:
         return glue.S3Table(
             self,
             "CuratedTable",
             database=self.database,
             table_name=f"{dataset}_curated",
             # The curated bucket already encrypts with the data lake key (bucket default).
-            storage=glue.S3TableStorage.from_bucket(data_lake.curated_bucket),
+            storage=glue.S3TableStorage.from_bucket(self.curated_bucket),
             s3_prefix=self.curated_prefix,
             columns=columns,
             partition_keys=[glue.Column(name=INGEST_PARTITION, type=glue.Schema.STRING)],
@@ -363,24 +398,29 @@ class GlueEtl(Construct):
             description=f"Clean {dataset} rows written by the Glue ETL",
         )
 
-    def _acknowledge(self, data_lake: DataLake, policy: iam.Policy) -> None:
-        default_policy = self.role.node.find_child("DefaultPolicy")
-        acknowledge_inline_policy(default_policy, "Glue ETL")
+    def _acknowledge(self, policy: iam.Policy) -> None:
         acknowledge_inline_policy(policy, "Glue ETL")
-        findings = [*S3_READ_GRANT_FINDINGS, *S3_WRITE_GRANT_FINDINGS, *KMS_GRANT_FINDINGS]
-        for bucket, pattern in (
-            (data_lake.raw_bucket, self.raw_prefix),
-            (data_lake.curated_bucket, self.curated_prefix),
-            (data_lake.curated_bucket, self.quarantine_prefix),
-        ):
-            if isinstance(bucket.node.default_child, cdk.CfnResource):
-                findings.append(bucket_objects_finding(bucket, f"{pattern}*"))
-        acknowledge(
-            default_policy,
-            findings,
-            "The ETL reads every object under its raw prefix and rewrites the partitions under its curated and "
-            "quarantine prefixes; the wildcards are CDK grant actions limited to those prefixes and keys.",
-        )
+        findings = [
+            *S3_READ_GRANT_FINDINGS,
+            *S3_WRITE_GRANT_FINDINGS,
+            *KMS_GRANT_FINDINGS,
+            *(
+                resource_finding(self, bucket.arn_for_objects(f"{prefix}*"))
+                for bucket, prefix in (
+                    (self.raw_bucket, self.raw_prefix),
+                    (self.curated_bucket, self.curated_prefix),
+                    (self.curated_bucket, self.quarantine_prefix),
+                )
+            ),
+        ]
+        for grants in grant_policies(self.role):
+            acknowledge_inline_policy(grants, "Glue ETL")
+            acknowledge(
+                grants,
+                findings,
+                "The ETL reads every object under its raw prefix and rewrites the partitions under its curated "
+                "and quarantine prefixes; the wildcards are CDK grant actions limited to those prefixes and keys.",
+            )
         acknowledge(
             policy,
             [

@@ -13,6 +13,7 @@ from constructs import Construct
 from cdk_mlops.compliance import acknowledge_inline_policy, checkov_skip
 from cdk_mlops.constructs._util import prop_error
 from cdk_mlops.constructs.encryption import allow_cloudwatch_logs
+from cdk_mlops.constructs.interfaces import JobNetwork
 
 #: Interface endpoints SageMaker Studio needs in VPC-only mode (without them notebooks cannot
 #: reach the SageMaker API or invoke endpoints). S3 always has a free gateway endpoint.
@@ -226,8 +227,22 @@ class Network(Construct):
     @property
     def subnet_ids(self) -> list[str]:
         """IDs of the subnets ML workloads run in."""
-        sel = self.subnet_selection
-        return self.vpc.select_subnets(subnet_type=sel.subnet_type, subnets=sel.subnets).subnet_ids
+        return self.job_network.subnet_ids
+
+    @property
+    def job_network(self) -> JobNetwork:
+        """The VPC, subnets and workload security group, for constructs that run jobs or Studio.
+
+        Its ``interface_endpoints`` are those this construct created: the complete list for a
+        VPC it created; an existing VPC may have endpoints of its own.
+        """
+        return JobNetwork(
+            vpc=self.vpc,
+            subnets=self.subnet_selection,
+            security_groups=[self.workload_security_group],
+            interface_endpoints=frozenset(self.interface_endpoints),
+            all_interface_endpoints_known=self.created_vpc,
+        )
 
 
 def _endpoint_id(short_name: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -17,7 +18,6 @@ from cdk_mlops.compliance import (
     S3_WRITE_GRANT_FINDINGS,
     acknowledge,
     acknowledge_inline_policy,
-    bucket_objects_finding,
     resource_finding,
 )
 from cdk_mlops.constructs._sagemaker import (
@@ -30,9 +30,9 @@ from cdk_mlops.constructs._sagemaker import (
     volume_key_grants,
     vpc_job_network_statements,
 )
-from cdk_mlops.constructs._util import prop_error, stack_scoped_name
-from cdk_mlops.constructs.data_lake import DataLake, Zone
-from cdk_mlops.constructs.network import STUDIO_REQUIRED_ENDPOINTS, Network
+from cdk_mlops.constructs._util import check_prop, stack_scoped_name
+from cdk_mlops.constructs.interfaces import JobNetwork
+from cdk_mlops.constructs.network import STUDIO_REQUIRED_ENDPOINTS
 
 _PROFILE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
@@ -44,11 +44,18 @@ def _profile_id(name: str) -> str:
 class DataScientistRole(Construct):
     """The execution role of Studio users and the jobs they start: scoped to the data lake.
 
-    No ``AmazonSageMakerFullAccess``. Users may read the raw and curated zones, read and write the
-    artifacts zone, read the monitoring zone, manage their own Studio apps and spaces, and start
-    training, processing and tuning jobs only with a VPC configuration and KMS-encrypted volumes
-    and outputs (IAM ``Null`` conditions), passing only this role. Jobs attach network interfaces
-    only in ``network``'s subnets with its workload security group.
+    No ``AmazonSageMakerFullAccess``. Users may read ``read_buckets`` (the raw, curated and
+    monitoring zones), read and write ``read_write_buckets`` (the artifacts zone), manage their
+    own Studio apps and spaces, and start training, processing and tuning jobs only with a VPC
+    configuration and KMS-encrypted volumes and outputs (IAM ``Null`` conditions), passing only
+    this role. Jobs attach network interfaces only in ``job_network``'s subnets and security
+    groups.
+
+    :param job_network: where jobs and apps run (``Network.job_network`` or your own
+        :class:`JobNetwork`).
+    :param encryption_key: KMS key for job volumes, outputs and the data lake.
+    :param read_buckets: buckets users may read. Default none.
+    :param read_write_buckets: buckets users may read and write. Default none.
     """
 
     def __init__(
@@ -56,9 +63,10 @@ class DataScientistRole(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        data_lake: DataLake,
+        job_network: JobNetwork,
         encryption_key: kms.IKey,
-        network: Network,
+        read_buckets: Sequence[s3.IBucket] = (),
+        read_write_buckets: Sequence[s3.IBucket] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -68,8 +76,10 @@ class DataScientistRole(Construct):
             assumed_by=sagemaker_principal(stack),
             description="cdk-mlops data scientist: Studio and jobs, scoped to the data lake",
         )
-        data_lake.grant_read(self.role, [Zone.RAW, Zone.CURATED, Zone.MONITORING])
-        data_lake.grant_read_write(self.role, [Zone.ARTIFACTS])
+        for bucket in read_buckets:
+            bucket.grant_read(self.role)
+        for bucket in read_write_buckets:
+            bucket.grant_read_write(self.role)
         encryption_key.grant_encrypt_decrypt(self.role)
 
         studio = [sagemaker_arn(stack, r) for r in ("domain", "user-profile", "space", "app")]
@@ -103,7 +113,7 @@ class DataScientistRole(Construct):
                 ],
                 jobs,
             ),
-            *vpc_job_network_statements(stack, network),
+            *vpc_job_network_statements(stack, job_network),
             iam.PolicyStatement(
                 sid="ManageOwnJobs",
                 actions=[
@@ -149,15 +159,15 @@ class DataScientistRole(Construct):
             "These action wildcards come from Bucket.grant_read/grant_read_write and Key.grant_encrypt_decrypt "
             "and expand only to object read/write and data-key actions on the data lake's own buckets and key.",
         )
-        for zone in Zone:
-            bucket = data_lake.bucket(zone)
-            if isinstance(bucket.node.default_child, cdk.CfnResource):
-                acknowledge(
-                    self.role.node.find_child("DefaultPolicy"),
-                    bucket_objects_finding(bucket),
-                    f"Data scientists work on any object of the {zone.value} zone; the wildcard covers the "
-                    "objects of that one bucket only.",
-                )
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            [
+                resource_finding(self, bucket.arn_for_objects("*"))
+                for bucket in (*read_buckets, *read_write_buckets)
+            ],
+            "Data scientists work on any object of the data lake zones they are given; each wildcard covers "
+            "the objects of one of those buckets only.",
+        )
         acknowledge(
             policy,
             [
@@ -201,10 +211,15 @@ class StudioEnvironment(Construct):
     ``encryption_key``, JupyterLab and Code Editor apps shut down after ``idle_timeout``, and the
     :class:`DataScientistRole` as execution role.
 
-    :param network: the :class:`Network` Studio runs in. A network that created its own VPC must
-        have the SageMaker API and runtime interface endpoints (Studio cannot work without them).
-    :param data_lake: the data lake the data-scientist role is scoped to.
+    :param job_network: where Studio runs (``Network.job_network`` or your own
+        :class:`JobNetwork`). Its VPC needs interface endpoints for the SageMaker API and runtime
+        (Studio cannot work without them): checked when the endpoints are known, a warning
+        otherwise.
     :param encryption_key: KMS key for the domain's storage.
+    :param read_buckets / read_write_buckets: what the default execution role may read / write
+        (the data lake zones). Ignored when ``execution_role`` is given.
+    :param execution_role: the users' and spaces' execution role. Default: a new
+        :class:`DataScientistRole` scoped to the buckets above.
     :param domain_name: default ``<stack name>-studio``. The domain is deleted with the stack;
         SageMaker keeps its EFS home file system (users' notebooks) unless you delete it: see
         the teardown section of the docs.
@@ -218,9 +233,11 @@ class StudioEnvironment(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        network: Network,
-        data_lake: DataLake,
+        job_network: JobNetwork,
         encryption_key: kms.IKey,
+        read_buckets: Sequence[s3.IBucket] = (),
+        read_write_buckets: Sequence[s3.IBucket] = (),
+        execution_role: iam.IRole | None = None,
         domain_name: str | None = None,
         user_profile_names: Sequence[str] = ("data-scientist",),
         idle_timeout: cdk.Duration | None = None,
@@ -230,52 +247,53 @@ class StudioEnvironment(Construct):
             domain_name = stack_scoped_name(self, "studio", max_length=63)
         idle = idle_timeout or cdk.Duration.minutes(60)
         exact = float(idle.to_minutes(integral=False))
-        if not (exact.is_integer() and 60 <= exact <= 525_600):
-            raise prop_error(
-                "StudioEnvironment",
-                "idle_timeout",
-                f"{exact:g} minutes",
-                "SageMaker accepts 60 to 525600 whole minutes; default is 60.",
-            )
+        check_prop(
+            self,
+            "idle_timeout",
+            f"{exact:g} minutes",
+            exact.is_integer() and 60 <= exact <= 525_600,
+            "SageMaker accepts 60 to 525600 whole minutes; default is 60.",
+        )
         minutes = int(exact)
-        if not _PROFILE_NAME.fullmatch(domain_name):
-            raise prop_error(
-                "StudioEnvironment",
-                "domain_name",
-                domain_name,
+        check_prop(
+            self,
+            "domain_name",
+            domain_name,
+            _PROFILE_NAME.fullmatch,
+            "Use letters, digits and hyphens, 1 to 63 characters.",
+        )
+        for name in user_profile_names:
+            check_prop(
+                self,
+                "user_profile_names",
+                name,
+                _PROFILE_NAME.fullmatch,
                 "Use letters, digits and hyphens, 1 to 63 characters.",
             )
-        for name in user_profile_names:
-            if not _PROFILE_NAME.fullmatch(name):
-                raise prop_error(
-                    "StudioEnvironment",
-                    "user_profile_names",
-                    name,
-                    "Use letters, digits and hyphens, 1 to 63 characters.",
-                )
         ids = [_profile_id(n) for n in user_profile_names]
         clashes = sorted(
             {n for n, i in zip(user_profile_names, ids, strict=True) if ids.count(i) > 1}
         )
-        if clashes:
-            raise prop_error(
-                "StudioEnvironment",
-                "user_profile_names",
-                clashes,
-                "Each profile needs its own name, also ignoring case and hyphens (they map to one construct id).",
+        check_prop(
+            self,
+            "user_profile_names",
+            clashes,
+            not clashes,
+            "Each profile needs its own name, also ignoring case and hyphens (they map to one construct id).",
+        )
+        present = job_network.interface_endpoints
+        missing = sorted(
+            e.short_name for e in STUDIO_REQUIRED_ENDPOINTS if e.short_name not in present
+        )
+        if job_network.all_interface_endpoints_known:
+            check_prop(
+                self,
+                "job_network.interface_endpoints",
+                sorted(present),
+                not missing,
+                f"Studio in VPC-only mode needs interface endpoints for {missing}; add them to the "
+                "Network's interface_endpoints (see STUDIO_REQUIRED_ENDPOINTS).",
             )
-        missing = [
-            e.short_name for e in STUDIO_REQUIRED_ENDPOINTS if not network.has_interface_endpoint(e)
-        ]
-        if network.created_vpc:
-            if missing:
-                raise prop_error(
-                    "StudioEnvironment",
-                    "network.interface_endpoints",
-                    sorted(network.interface_endpoints),
-                    f"Studio in VPC-only mode needs interface endpoints for {missing}; add them to the "
-                    "Network's interface_endpoints (see STUDIO_REQUIRED_ENDPOINTS).",
-                )
         elif missing:
             cdk.Annotations.of(self).add_warning_v2(
                 "cdk-mlops:StudioEndpoints",
@@ -283,13 +301,19 @@ class StudioEnvironment(Construct):
                 "and runtime (or a NAT gateway), or notebooks cannot reach SageMaker.",
             )
 
-        self.data_scientist = DataScientistRole(
-            self,
-            "DataScientistRole",
-            data_lake=data_lake,
-            encryption_key=encryption_key,
-            network=network,
-        )
+        if execution_role is None:
+            self.data_scientist: DataScientistRole | None = DataScientistRole(
+                self,
+                "DataScientistRole",
+                job_network=job_network,
+                encryption_key=encryption_key,
+                read_buckets=read_buckets,
+                read_write_buckets=read_write_buckets,
+            )
+            execution_role = self.data_scientist.role
+        else:
+            self.data_scientist = None
+        self.execution_role: iam.IRole = execution_role
         lifecycle = sagemaker.CfnDomain.AppLifecycleManagementProperty(
             idle_settings=sagemaker.CfnDomain.IdleSettingsProperty(
                 lifecycle_management="ENABLED",
@@ -298,18 +322,18 @@ class StudioEnvironment(Construct):
                 max_idle_timeout_in_minutes=max(minutes, 240),
             )
         )
-        sg_ids = [network.workload_security_group.security_group_id]
+        sg_ids = job_network.security_group_ids
         self.domain = sagemaker.CfnDomain(
             self,
             "Resource",
             domain_name=domain_name,
             auth_mode="IAM",
             app_network_access_type="VpcOnly",
-            vpc_id=network.vpc.vpc_id,
-            subnet_ids=network.subnet_ids,
+            vpc_id=job_network.vpc.vpc_id,
+            subnet_ids=job_network.subnet_ids,
             kms_key_id=encryption_key.key_arn,
             default_user_settings=sagemaker.CfnDomain.UserSettingsProperty(
-                execution_role=self.data_scientist.role_arn,
+                execution_role=self.execution_role.role_arn,
                 security_groups=sg_ids,
                 studio_web_portal="ENABLED",
                 default_landing_uri="studio::",
@@ -321,7 +345,7 @@ class StudioEnvironment(Construct):
                 ),
             ),
             default_space_settings=sagemaker.CfnDomain.DefaultSpaceSettingsProperty(
-                execution_role=self.data_scientist.role_arn, security_groups=sg_ids
+                execution_role=self.execution_role.role_arn, security_groups=sg_ids
             ),
         )
         # The users' data is on the domain's EFS volume, which DeleteDomain retains by default;
@@ -334,7 +358,7 @@ class StudioEnvironment(Construct):
                 domain_id=self.domain.attr_domain_id,
                 user_profile_name=name,
                 user_settings=sagemaker.CfnUserProfile.UserSettingsProperty(
-                    execution_role=self.data_scientist.role_arn, security_groups=sg_ids
+                    execution_role=self.execution_role.role_arn, security_groups=sg_ids
                 ),
             )
             for name in user_profile_names

@@ -6,10 +6,13 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -19,7 +22,7 @@ from cdk_mlops.compliance import (
     S3_WRITE_GRANT_FINDINGS,
     acknowledge,
     acknowledge_inline_policy,
-    bucket_objects_finding,
+    grant_policies,
     resource_finding,
 )
 from cdk_mlops.constructs._sagemaker import (
@@ -32,10 +35,8 @@ from cdk_mlops.constructs._sagemaker import (
     volume_key_grants,
     vpc_job_network_statements,
 )
-from cdk_mlops.constructs._util import prop_error, stack_scoped_name
-from cdk_mlops.constructs.data_lake import DataLake
-from cdk_mlops.constructs.model_registry import ModelRegistry
-from cdk_mlops.constructs.network import Network
+from cdk_mlops.constructs._util import check_prop, is_token, prop_error, stack_scoped_name
+from cdk_mlops.constructs.interfaces import IModelRegistry, JobNetwork
 from cdk_mlops.constructs.pipeline_code import PipelineCode
 from cdk_mlops.pipelines.images import DEFAULT_SKLEARN_VERSION, sklearn_image_uri
 from cdk_mlops.pipelines.pipeline import Pipeline
@@ -64,7 +65,70 @@ def _commands_for(package: str) -> dict[str, StepCommand]:
     }
 
 
-class TrainingPipeline(Construct):
+#: CloudWatch namespace of SageMaker Pipelines' execution and step metrics.
+PIPELINE_METRICS_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
+
+
+class TrainingPipelineBase(Construct):
+    """What every SageMaker pipeline offers, created here or imported: grants and metrics."""
+
+    pipeline_name: str
+    _account: str | None = None
+    _region: str | None = None
+
+    @property
+    def pipeline_arn(self) -> str:
+        """The pipeline's ARN (SageMaker keeps pipeline names lower case in ARNs)."""
+        name = self.pipeline_name if is_token(self.pipeline_name) else self.pipeline_name.lower()
+        return cdk.Stack.of(self).format_arn(
+            service="sagemaker",
+            resource="pipeline",
+            resource_name=name,
+            account=self._account,
+            region=self._region,
+        )
+
+    def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Start and follow executions of this pipeline."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "sagemaker:StartPipelineExecution",
+                "sagemaker:DescribePipelineExecution",
+                "sagemaker:ListPipelineExecutionSteps",
+            ],
+            resource_arns=[self.pipeline_arn, f"{self.pipeline_arn}/execution/*"],
+        )
+
+    # ------------------------------------------------------------------ metrics
+    def metric(self, metric_name: str, **options: Any) -> cloudwatch.Metric:
+        """A metric of this pipeline in ``AWS/Sagemaker/ModelBuildingPipeline`` (dimension
+        ``PipelineName``); statistic Sum over 5 minutes unless ``options`` say otherwise."""
+        return cloudwatch.Metric(
+            namespace=PIPELINE_METRICS_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"PipelineName": self.pipeline_name},
+            **{"statistic": "Sum", "period": cdk.Duration.minutes(5), **options},
+        )
+
+    def metric_executions_started(self, **options: Any) -> cloudwatch.Metric:
+        """Executions started (sum)."""
+        return self.metric("ExecutionStarted", **options)
+
+    def metric_executions_succeeded(self, **options: Any) -> cloudwatch.Metric:
+        """Executions that succeeded (sum)."""
+        return self.metric("ExecutionSucceeded", **options)
+
+    def metric_executions_failed(self, **options: Any) -> cloudwatch.Metric:
+        """Executions that failed (sum)."""
+        return self.metric("ExecutionFailed", **options)
+
+    def metric_execution_duration(self, **options: Any) -> cloudwatch.Metric:
+        """Execution duration in milliseconds (average)."""
+        return self.metric("ExecutionDuration", **{"statistic": "Average", **options})
+
+
+class TrainingPipeline(TrainingPipelineBase):
     """A SageMaker Pipeline built with our typed builder and shipped with ``pipeline_code``.
 
     Steps: ``Preprocess`` (split curated data) -> ``Train`` (scikit-learn) -> ``Evaluate``
@@ -81,6 +145,17 @@ class TrainingPipeline(Construct):
     curated zone and the code, writes only ``output_prefix`` of the artifacts zone, and registers
     only into ``registry``.
 
+    :param job_network: where every job runs (``Network.job_network`` or your own
+        :class:`JobNetwork`).
+    :param input_bucket: the curated zone the training data is read from (its
+        ``input_prefix``).
+    :param artifacts_bucket: where step outputs and models are written (its ``output_prefix``).
+    :param encryption_key: KMS key of job volumes and outputs.
+    :param registry: the model package group versions are registered in: a
+        :class:`ModelRegistry` or ``ModelRegistry.from_group_name(...)``.
+    :param role: the pipeline's and its jobs' execution role (it must trust
+        ``sagemaker.amazonaws.com``). Default: a new least-privilege role. Either way the
+        construct grants what the jobs need.
     :param code_dir: your own code package with the module layout of ``pipeline_code``
         (``processing.preprocess``, ``training.train``, ``evaluation.evaluate``,
         ``monitoring.baseline``, ``schemas/``); it may have another package name. Default: this
@@ -105,10 +180,12 @@ class TrainingPipeline(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        network: Network,
-        data_lake: DataLake,
+        job_network: JobNetwork,
+        input_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
         encryption_key: kms.IKey,
-        registry: ModelRegistry,
+        registry: IModelRegistry,
+        role: iam.IRole | None = None,
         pipeline_name: str | None = None,
         code: PipelineCode | None = None,
         code_dir: Path | str | None = None,
@@ -127,67 +204,72 @@ class TrainingPipeline(Construct):
         if pipeline_name is None:
             # Unique per account and region: two stacks with a pipeline must not collide.
             pipeline_name = stack_scoped_name(self, "training", max_length=256)
-        if code is not None and code_dir is not None:
-            raise prop_error(
-                "TrainingPipeline",
-                "code_dir",
-                str(code_dir),
-                "Pass either code= or code_dir=, not both.",
-            )
-        if not _PIPELINE_NAME.fullmatch(pipeline_name):
-            raise prop_error(
-                "TrainingPipeline",
-                "pipeline_name",
-                pipeline_name,
-                "Use letters, digits and hyphens (1 to 256).",
-            )
+        check_prop(
+            self,
+            "code_dir",
+            str(code_dir),
+            code is None or code_dir is None,
+            "Pass either code= or code_dir=, not both.",
+        )
+        check_prop(
+            self,
+            "pipeline_name",
+            pipeline_name,
+            _PIPELINE_NAME.fullmatch,
+            "Use letters, digits and hyphens (1 to 256).",
+        )
         for name, value, allowed in (
             ("processing_instance_type", processing_instance_type, PROCESSING_INSTANCE_TYPES),
             ("training_instance_type", training_instance_type, TRAINING_INSTANCE_TYPES),
         ):
-            if not _INSTANCE.fullmatch(value):
+            if is_token(value):
+                # The default of a pipeline parameter whose allowed values are vetted types.
                 raise prop_error(
-                    "TrainingPipeline",
+                    self,
                     name,
                     value,
-                    "Use a SageMaker instance type such as 'ml.m5.large'.",
+                    "Give a literal instance type: it is the default of a pipeline parameter whose "
+                    "allowed values are checked here. To choose per run, pass the parameter "
+                    "(ProcessingInstanceType/TrainingInstanceType) when starting an execution.",
                 )
+            check_prop(
+                self,
+                name,
+                value,
+                _INSTANCE.fullmatch,
+                "Use a SageMaker instance type such as 'ml.m5.large'.",
+            )
             # Every job sets a volume KMS key, which instance types with NVMe storage refuse.
             problem = instance_type_problem(value, allowed)
-            if problem:
-                raise prop_error("TrainingPipeline", name, value, f"{problem}.")
+            check_prop(self, name, value, not problem, f"{problem}.")
         for name, value in (("input_prefix", input_prefix), ("output_prefix", output_prefix)):
-            if not _PREFIX.fullmatch(value):
-                raise prop_error(
-                    "TrainingPipeline",
-                    name,
-                    value,
-                    "Use a key prefix ending in '/', e.g. 'churn/'.",
-                )
-        if (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, (int, float))
-            or not math.isfinite(threshold)
-        ):
-            raise prop_error(
-                "TrainingPipeline",
-                "threshold",
-                threshold,
-                "Give a finite number, e.g. 0.75 for AUC.",
+            check_prop(
+                self,
+                name,
+                value,
+                _PREFIX.fullmatch,
+                "Use a key prefix ending in '/', e.g. 'churn/'.",
             )
-        if metric.startswith("binary_classification_metrics.") and not 0 <= threshold <= 1:
-            raise prop_error(
-                "TrainingPipeline",
-                "threshold",
-                threshold,
-                f"{metric} lies between 0 and 1; choose a threshold in that range.",
-            )
+        check_prop(
+            self,
+            "threshold",
+            threshold,
+            lambda t: not isinstance(t, bool) and isinstance(t, (int, float)) and math.isfinite(t),
+            "Give a finite number, e.g. 0.75 for AUC.",
+        )
+        check_prop(
+            self,
+            "threshold",
+            threshold,
+            not metric.startswith("binary_classification_metrics.") or 0 <= threshold <= 1,
+            f"{metric} lies between 0 and 1; choose a threshold in that range.",
+        )
 
         self.code = code or PipelineCode(self, "Code", code_dir=code_dir)
         schema_file = self.code.code_dir / "schemas" / f"{schema}.json"
         if not schema_file.is_file():
             raise prop_error(
-                "TrainingPipeline",
+                self,
                 "schema",
                 schema,
                 f"No {schema_file.name} under {self.code.code_dir / 'schemas'}; name a schema shipped with the code.",
@@ -195,14 +277,16 @@ class TrainingPipeline(Construct):
         self.pipeline_name = pipeline_name
         stack = cdk.Stack.of(self)
 
-        self.role = iam.Role(
+        self.input_bucket = input_bucket
+        self.artifacts_bucket = artifacts_bucket
+        self.role: iam.IRole = role or iam.Role(
             self,
             "Role",
             assumed_by=sagemaker_principal(stack),
             description=f"SageMaker pipeline {pipeline_name} and its jobs",
         )
-        data_lake.curated_bucket.grant_read(self.role, f"{input_prefix}*")
-        data_lake.artifacts_bucket.grant_read_write(self.role, f"{output_prefix}*")
+        input_bucket.grant_read(self.role, f"{input_prefix}*")
+        artifacts_bucket.grant_read_write(self.role, f"{output_prefix}*")
         self.code.grant_read(self.role)
         encryption_key.grant_encrypt_decrypt(self.role)
         registry.grant_register(self.role)
@@ -233,7 +317,7 @@ class TrainingPipeline(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
             volume_key_grants(encryption_key, sid="VolumeGrants"),
-            *vpc_job_network_statements(stack, network),
+            *vpc_job_network_statements(stack, job_network),
             *job_logs_and_metrics(stack),
         )
 
@@ -241,15 +325,15 @@ class TrainingPipeline(Construct):
             role_arn=self.role.role_arn,
             image_uri=sklearn_image_uri(self, framework_version=sklearn_version),
             code_uri=self.code.zip_s3_uri,
-            bucket=data_lake.artifacts_bucket.bucket_name,
+            bucket=artifacts_bucket.bucket_name,
             prefix=output_prefix.rstrip("/"),
-            input_data_uri=data_lake.curated_bucket.s3_url_for_object(input_prefix),
+            input_data_uri=input_bucket.s3_url_for_object(input_prefix),
             schema=schema,
             model_package_group_name=registry.model_package_group_name,
             code_version=self.code.code_version,
             kms_key_id=encryption_key.key_arn,
-            subnet_ids=network.subnet_ids,
-            security_group_ids=[network.workload_security_group.security_group_id],
+            subnet_ids=job_network.subnet_ids,
+            security_group_ids=job_network.security_group_ids,
             processing_instance_type=processing_instance_type,
             training_instance_type=training_instance_type,
             metric=metric,
@@ -274,51 +358,53 @@ class TrainingPipeline(Construct):
             pipeline_definition={"PipelineDefinitionBody": self.definition.to_json_string(self)},
         )
         self.pipeline.node.add_dependency(policy)
-        self._acknowledge(data_lake, policy, input_prefix, output_prefix)
+        self._acknowledge(policy, registry, input_prefix, output_prefix)
 
-    @property
-    def pipeline_arn(self) -> str:
-        return cdk.Stack.of(self).format_arn(
-            service="sagemaker", resource="pipeline", resource_name=self.pipeline_name.lower()
-        )
+    @classmethod
+    def from_pipeline_name(
+        cls, scope: Construct, construct_id: str, pipeline_name: str
+    ) -> TrainingPipelineBase:
+        """An existing pipeline of ``scope``'s account and region (e.g. from another stack)."""
+        return cls.from_pipeline_attributes(scope, construct_id, pipeline_name=pipeline_name)
 
-    def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Start and follow executions of this pipeline."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[
-                "sagemaker:StartPipelineExecution",
-                "sagemaker:DescribePipelineExecution",
-                "sagemaker:ListPipelineExecutionSteps",
-            ],
-            resource_arns=[self.pipeline_arn, f"{self.pipeline_arn}/execution/*"],
+    @classmethod
+    def from_pipeline_attributes(
+        cls,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline_name: str,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> TrainingPipelineBase:
+        """An existing pipeline, in another account or region when ``account``/``region`` are
+        given (starting it from there also needs the pipeline account's trust)."""
+        return _ImportedTrainingPipeline(
+            scope, construct_id, pipeline_name=pipeline_name, account=account, region=region
         )
 
     def _acknowledge(
-        self, data_lake: DataLake, policy: iam.Policy, input_prefix: str, output_prefix: str
+        self, policy: iam.Policy, registry: IModelRegistry, input_prefix: str, output_prefix: str
     ) -> None:
-        default_policy = self.role.node.find_child("DefaultPolicy")
-        acknowledge_inline_policy(default_policy, "training pipeline")
         acknowledge_inline_policy(policy, "training pipeline")
-        findings = [*S3_READ_GRANT_FINDINGS, *S3_WRITE_GRANT_FINDINGS, *KMS_GRANT_FINDINGS]
-        for bucket, prefix in (
-            (data_lake.curated_bucket, input_prefix),
-            (data_lake.artifacts_bucket, output_prefix),
-        ):
-            if isinstance(bucket.node.default_child, cdk.CfnResource):
-                findings.append(bucket_objects_finding(bucket, f"{prefix}*"))
-        stack = cdk.Stack.of(self)
-        findings.append(
-            resource_finding(
-                self, sagemaker_arn(stack, "model-package", f"{self.definition_group}/*")
+        findings = [
+            *S3_READ_GRANT_FINDINGS,
+            *S3_WRITE_GRANT_FINDINGS,
+            *KMS_GRANT_FINDINGS,
+            resource_finding(self, self.input_bucket.arn_for_objects(f"{input_prefix}*")),
+            resource_finding(self, self.artifacts_bucket.arn_for_objects(f"{output_prefix}*")),
+            resource_finding(self, registry.model_packages_arn),
+        ]
+        for grants in grant_policies(self.role):
+            acknowledge_inline_policy(grants, "training pipeline")
+            acknowledge(
+                grants,
+                findings,
+                "Pipeline jobs read the training data under the input prefix, write outputs under the output "
+                "prefix and register versions of one model package group; the wildcards are CDK grant actions "
+                "on those.",
             )
-        )
-        acknowledge(
-            default_policy,
-            findings,
-            "Pipeline jobs read the training data under the input prefix, write outputs under the output prefix "
-            "and register versions of one model package group; the wildcards are CDK grant actions on those.",
-        )
+        stack = cdk.Stack.of(self)
         acknowledge(
             policy,
             [
@@ -343,3 +429,26 @@ class TrainingPipeline(Construct):
         return str(
             self.definition.step("Register").to_request()["Arguments"]["ModelPackageGroupName"]
         )
+
+
+class _ImportedTrainingPipeline(TrainingPipelineBase):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline_name: str,
+        account: str | None,
+        region: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        check_prop(
+            self,
+            "pipeline_name",
+            pipeline_name,
+            _PIPELINE_NAME.fullmatch,
+            "Give the name of an existing pipeline (letters, digits and hyphens).",
+        )
+        self.pipeline_name = pipeline_name
+        self._account = account
+        self._region = region

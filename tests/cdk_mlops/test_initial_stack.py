@@ -8,6 +8,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
 
 from cdk_mlops.constructs import DEFAULT_INTERFACE_ENDPOINTS
+from cdk_mlops.levels import InitialSettings
 from cdk_mlops.stacks import InitialStack
 from tests.cdk_mlops.helpers import new_app
 
@@ -52,13 +53,15 @@ def test_props_reach_the_constructs() -> None:
     stack = InitialStack(
         new_app(),
         "Custom",
-        monthly_budget_usd=25,
-        interface_endpoints=[
-            ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
-            ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
-        ],
-        max_azs=1,
-        idle_timeout=cdk.Duration.hours(2),
+        initial=InitialSettings(
+            monthly_budget_usd=25,
+            interface_endpoints=[
+                ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+                ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+            ],
+            max_azs=1,
+            idle_timeout=cdk.Duration.hours(2),
+        ),
         env=cdk.Environment(account="111111111111", region="eu-west-1"),
     )
     t = Template.from_stack(stack)
@@ -93,11 +96,13 @@ def test_props_reach_the_constructs() -> None:
 
 def test_fails_when_the_budget_is_zero() -> None:
     with pytest.raises(ValueError, match=r"monthly_limit_usd=0 .*above 0"):
-        InitialStack(new_app(), "Broke", monthly_budget_usd=0)
+        InitialStack(new_app(), "Broke", initial=InitialSettings(monthly_budget_usd=0))
 
 
 def test_fails_when_endpoints_leave_studio_without_the_sagemaker_api() -> None:
     with pytest.raises(ValueError, match=r"network.interface_endpoints.*sagemaker.api"):
         InitialStack(
-            new_app(), "NoApi", interface_endpoints=[ec2.InterfaceVpcEndpointAwsService.STS]
+            new_app(),
+            "NoApi",
+            initial=InitialSettings(interface_endpoints=[ec2.InterfaceVpcEndpointAwsService.STS]),
         )

@@ -280,7 +280,8 @@ def test_only_the_approver_may_change_approval(built: Built) -> None:
 @pytest.mark.parametrize("name", ["churn_models", "-churn", "churn-", "a" * 64, "", "churn models"])
 def test_fails_when_the_group_name_is_invalid(name: str) -> None:
     with pytest.raises(
-        ValueError, match=r"ModelRegistry: model_package_group_name=.* 1 to 63 letters, digits"
+        ValueError,
+        match=r"ModelRegistry at Test/Registry: model_package_group_name=.* 1 to 63 letters, digits",
     ):
         ModelRegistry(fresh_stack(), "Registry", model_package_group_name=name)
 

@@ -149,7 +149,8 @@ def test_the_data_scientist_role_can_start_jobs_with_an_encrypted_volume(assembl
         policies = [
             r
             for lid, r in template["Resources"].items()
-            if r["Type"] == "AWS::IAM::Policy" and lid.startswith("StudioDataScientistRolePolicy")
+            if r["Type"] == "AWS::IAM::Policy"
+            and lid.startswith("InitialStudioDataScientistRolePolicy")
         ]
         statements = [s for p in policies for s in _statements(p["Properties"]["PolicyDocument"])]
         grants = [s for s in statements if "kms:CreateGrant" in as_list(s["Action"])]
@@ -162,6 +163,6 @@ def _data_key(template: dict[str, Any]) -> str:
     (lid,) = [
         lid
         for lid, r in template["Resources"].items()
-        if r["Type"] == "AWS::KMS::Key" and lid.startswith("KeysData")
+        if r["Type"] == "AWS::KMS::Key" and lid.startswith("InitialKeysData")
     ]
     return lid

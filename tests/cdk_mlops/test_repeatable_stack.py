@@ -12,6 +12,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from cdk_mlops.constructs import ApprovalMode, CiSource
+from cdk_mlops.levels import InitialSettings, RepeatableSettings
 from cdk_mlops.stacks import InitialStack, RepeatableStack
 from tests.cdk_mlops.construct_fixtures import arn_of, logical_id
 from tests.cdk_mlops.helpers import new_app
@@ -29,6 +30,8 @@ from tests.cdk_mlops.level2_fixtures import (
 MAX_TEMPLATE_BYTES = 1_000_000  # template body uploaded to S3
 MAX_RESOURCES = 500
 MAX_PARAMETERS = MAX_OUTPUTS = MAX_MAPPINGS = 200
+#: Constructs of level 1 (the rest of the stack is level 2's).
+LEVEL1_PREFIXES = ("Keys", "DataLake", "Network", "Studio", "CostGuard")
 CONNECTION = "arn:aws:codeconnections:eu-west-1:111122223333:connection/0a1b2c3d-4e5f"
 
 
@@ -47,7 +50,10 @@ class Synth:
         return res
 
     def lid(self, cfn_type: str, prefix: str) -> str:
-        return logical_id(self.template, cfn_type, prefix)
+        """The logical id of the one ``cfn_type`` whose construct path (below the level construct,
+        ``Initial`` or ``Repeatable``) starts with ``prefix``."""
+        level = "Initial" if prefix.startswith(LEVEL1_PREFIXES) else "Repeatable"
+        return logical_id(self.template, cfn_type, f"{level}{prefix}")
 
     def props(self, cfn_type: str, prefix: str) -> dict[str, Any]:
         props: dict[str, Any] = self.resources[self.lid(cfn_type, prefix)]["Properties"]
@@ -92,13 +98,15 @@ def custom(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     stack = RepeatableStack(
         new_app(),
         "Custom",
-        code_dir=code,
-        model_package_group_name="churn-v2",
-        approval_mode=ApprovalMode.AUTOMATIC,
-        quality_threshold=0.9,
-        ci_source=CiSource.connection(CONNECTION, "acme/churn-ml"),
-        etl_schedule=None,
-        monthly_budget_usd=50,
+        initial=InitialSettings(monthly_budget_usd=50),
+        repeatable=RepeatableSettings(
+            code_dir=code,
+            model_package_group_name="churn-v2",
+            approval_mode=ApprovalMode.AUTOMATIC,
+            quality_threshold=0.9,
+            ci_source=CiSource.connection(CONNECTION, "acme/churn-ml"),
+            etl_schedule=None,
+        ),
     )
     return Synth(stack, Template.from_stack(stack))
 
@@ -170,8 +178,10 @@ def test_two_synths_are_byte_identical(level2: Synth) -> None:
 
 
 def test_one_code_asset_and_version_serve_the_etl_and_the_pipeline(level2: Synth) -> None:
-    code = level2.stack.code
-    assert level2.stack.etl.code is code and level2.stack.training.code is code
+    code = level2.stack.repeatable.code
+    assert (
+        level2.stack.repeatable.etl.code is code and level2.stack.repeatable.training.code is code
+    )
     assert _as_text(level2.glue_args["--extra-py-files"]).endswith(
         f"/{code.zip_asset.s3_object_key}"
     )
@@ -185,7 +195,7 @@ def test_one_code_asset_and_version_serve_the_etl_and_the_pipeline(level2: Synth
 
 def test_the_pipeline_trains_on_what_the_etl_writes(level2: Synth) -> None:
     assert level2.parameter("InputDataUri") == _as_text(level2.glue_args["--output_path"])
-    assert level2.stack.etl.curated_prefix == "customer_churn/"
+    assert level2.stack.repeatable.etl.curated_prefix == "customer_churn/"
 
 
 def test_register_step_uses_the_registry_group_and_manual_approval(level2: Synth) -> None:
@@ -202,7 +212,7 @@ def test_register_step_uses_the_registry_group_and_manual_approval(level2: Synth
 def test_every_job_in_the_definition_uses_vpc_kms_isolation_and_encryption(level2: Synth) -> None:
     key = f"${{{level2.lid('AWS::KMS::Key', 'KeysData')}.Arn}}"
     jobs = [s for s in all_steps(level2.definition) if s["Type"] in JOB_STEP_TYPES]
-    assert len(jobs) == 4
+    assert len(jobs) == 5  # DataVersion, Preprocess, Train, Evaluate, Baseline
     for step in jobs:
         args = step["Arguments"]
         if step["Type"] == "Processing":
@@ -222,7 +232,10 @@ def test_every_job_in_the_definition_uses_vpc_kms_isolation_and_encryption(level
 
 
 def test_ci_runs_the_training_pipeline_from_the_artifacts_zone(level2: Synth) -> None:
-    assert f"--pipeline-name {level2.stack.training.pipeline_name} " in level2.run_commands()
+    assert (
+        f"--pipeline-name {level2.stack.repeatable.training.pipeline_name} "
+        in level2.run_commands()
+    )
     artifacts = level2.lid("AWS::S3::Bucket", "DataLakeArtifacts")
     pipeline = level2.props("AWS::CodePipeline::Pipeline", "Ci")
     assert pipeline["ArtifactStore"]["Location"] == ref_of(artifacts)
@@ -284,8 +297,8 @@ def test_props_reach_the_constructs(custom: Synth) -> None:
 
 
 def test_own_code_dir_ships_and_records_its_version(custom: Synth, level2: Synth) -> None:
-    code = custom.stack.code
-    assert code.code_version != level2.stack.code.code_version
+    code = custom.stack.repeatable.code
+    assert code.code_version != level2.stack.repeatable.code.code_version
     assert custom.glue_args["--code_version"] == code.code_version
     register = step_named(custom.definition, "Register")["Arguments"]
     assert register["CustomerMetadataProperties"]["code_version"] == code.code_version
@@ -298,20 +311,30 @@ def test_own_code_dir_ships_and_records_its_version(custom: Synth, level2: Synth
 
 
 def test_fails_when_the_quality_threshold_is_not_a_probability() -> None:
-    with pytest.raises(ValueError, match=r"TrainingPipeline: threshold=1.5 .* between 0 and 1"):
-        RepeatableStack(new_app(), "Bad", quality_threshold=1.5)
+    with pytest.raises(
+        ValueError, match=r"TrainingPipeline at [\w/]+: threshold=1.5 .* between 0 and 1"
+    ):
+        RepeatableStack(new_app(), "Bad", repeatable=RepeatableSettings(quality_threshold=1.5))
 
 
 def test_fails_when_the_schema_is_unknown() -> None:
-    with pytest.raises(ValueError, match=r"GlueEtl: schema_file=.*nope.json.*does not exist"):
-        RepeatableStack(new_app(), "Bad", schema="nope")
+    with pytest.raises(
+        ValueError, match=r"GlueEtl at [\w/]+: schema_file=.*nope.json.*does not exist"
+    ):
+        RepeatableStack(new_app(), "Bad", repeatable=RepeatableSettings(schema="nope"))
 
 
 def test_fails_when_the_group_name_is_invalid() -> None:
-    with pytest.raises(ValueError, match=r"ModelRegistry: model_package_group_name='churn_models'"):
-        RepeatableStack(new_app(), "Bad", model_package_group_name="churn_models")
+    with pytest.raises(
+        ValueError, match=r"ModelRegistry at [\w/]+: model_package_group_name='churn_models'"
+    ):
+        RepeatableStack(
+            new_app(),
+            "Bad",
+            repeatable=RepeatableSettings(model_package_group_name="churn_models"),
+        )
 
 
 def test_fails_when_code_dir_is_not_a_package(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"PipelineCode: code_dir=.*__init__.py"):
-        RepeatableStack(new_app(), "Bad", code_dir=tmp_path)
+        RepeatableStack(new_app(), "Bad", repeatable=RepeatableSettings(code_dir=tmp_path))

@@ -77,6 +77,14 @@ class Built:
         return logical_id(self.template, "AWS::S3::Bucket", f"Lake{zone.name.capitalize()}")
 
 
+def _lake_access(lake: DataLake) -> dict[str, Any]:
+    """Level 1's access: read raw, curated and monitoring; read and write artifacts."""
+    return {
+        "read_buckets": [lake.raw_bucket, lake.curated_bucket, lake.monitoring_bucket],
+        "read_write_buckets": [lake.artifacts_bucket],
+    }
+
+
 def _existing_vpc(stack: cdk.Stack) -> ec2.IVpc:
     return ec2.Vpc.from_vpc_attributes(
         stack,
@@ -95,7 +103,12 @@ def _build(network_kwargs: Any = None, lake_own_key: bool = False, **studio_kwar
     lake = DataLake(stack, "Lake", encryption_key=None if lake_own_key else keys.data_key)
     net = Network(stack, "Net", **(network_kwargs(stack) if network_kwargs else {}))
     studio = StudioEnvironment(
-        stack, "Studio", network=net, data_lake=lake, encryption_key=keys.data_key, **studio_kwargs
+        stack,
+        "Studio",
+        job_network=net.job_network,
+        encryption_key=keys.data_key,
+        **_lake_access(lake),
+        **studio_kwargs,
     )
     return Built(Template.from_stack(stack), stack, studio)
 
@@ -150,9 +163,9 @@ class Inputs:
         return StudioEnvironment(
             self.stack,
             self.next_id("Studio"),
-            network=network or self.network,
-            data_lake=self.lake,
+            job_network=(network or self.network).job_network,
             encryption_key=self.lake.encryption_key,
+            **_lake_access(self.lake),
             **kwargs,
         )
 
@@ -551,7 +564,7 @@ def test_fails_when_the_network_lacks_the_sagemaker_endpoints(
 ) -> None:
     network = inputs.network_with(interface_endpoints=endpoints)
     pattern = (
-        re.escape(f"network.interface_endpoints={present!r}")
+        re.escape(f"job_network.interface_endpoints={present!r}")
         + ".*"
         + re.escape(f"needs interface endpoints for {missing!r}")
         + ".*STUDIO_REQUIRED_ENDPOINTS"

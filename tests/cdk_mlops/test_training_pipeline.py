@@ -117,8 +117,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     lake = DataLake(stack, "Lake", encryption_key=key)
     registry = ModelRegistry(stack, "Registry", model_package_group_name="churn-models")
     common: dict[str, Any] = {
-        "network": network,
-        "data_lake": lake,
+        "job_network": network.job_network,
+        "input_bucket": lake.curated_bucket,
+        "artifacts_bucket": lake.artifacts_bucket,
         "encryption_key": key,
         "registry": registry,
     }
@@ -619,11 +620,13 @@ def deps() -> Deps:
     """One unsynthesized stack for the failing cases (each builds under a new id)."""
     stack = cdk.Stack(new_app(), "Failing")
     key = kms.Key(stack, "Key")
+    lake = DataLake(stack, "Lake", encryption_key=key)
     return Deps(
         stack,
         {
-            "network": Network(stack, "Network", interface_endpoints=[]),
-            "data_lake": DataLake(stack, "Lake", encryption_key=key),
+            "job_network": Network(stack, "Network", interface_endpoints=[]).job_network,
+            "input_bucket": lake.curated_bucket,
+            "artifacts_bucket": lake.artifacts_bucket,
             "encryption_key": key,
             "registry": ModelRegistry(stack, "Registry", model_package_group_name="g"),
         },
@@ -642,7 +645,9 @@ def test_fails_when_both_code_and_code_dir_are_given(deps: Deps, tmp_path: Path)
 
 @pytest.mark.parametrize("name", ["my_pipeline", "-training", "a" * 257, ""])
 def test_fails_when_the_pipeline_name_is_invalid(deps: Deps, name: str) -> None:
-    with pytest.raises(ValueError, match=r"TrainingPipeline: pipeline_name=.* letters, digits"):
+    with pytest.raises(
+        ValueError, match=r"TrainingPipeline at [\w/]+: pipeline_name=.* letters, digits"
+    ):
         _pipeline(deps, pipeline_name=name)
 
 
