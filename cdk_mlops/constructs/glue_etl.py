@@ -77,6 +77,9 @@ class GlueEtl(Construct):
         ``<stack name>_mlops`` in lower case. The database holds only table definitions (the
         data is in S3), so it is deleted with the stack.
     :param worker_type: default G.1X. :param number_of_workers: default 2 (2 to 299).
+    :param max_quarantine_fraction: the share of rows a run may quarantine before it fails
+        (naming the top reasons with examples and fixes) instead of writing a biased clean set.
+        Default 0.05.
     :param schedule: a Glue cron expression, or ``None`` for on-demand runs only. Default daily
         at 02:00 UTC, ``cron(0 2 * * ? *)``.
     :param timeout: default 60 minutes. :param max_retries: default 0.
@@ -106,6 +109,7 @@ class GlueEtl(Construct):
         database_name: str | None = None,
         worker_type: glue.WorkerType = glue.WorkerType.G_1X,
         number_of_workers: int = 2,
+        max_quarantine_fraction: float = 0.05,
         schedule: str | None = "cron(0 2 * * ? *)",
         timeout: cdk.Duration | None = None,
         max_retries: int = 0,
@@ -163,6 +167,13 @@ class GlueEtl(Construct):
             "Glue Spark jobs take 2 to 299 workers.",
         )
         check_prop(self, "max_retries", max_retries, lambda n: 0 <= n <= 10, "Use 0 to 10 retries.")
+        check_prop(
+            self,
+            "max_quarantine_fraction",
+            max_quarantine_fraction,
+            lambda f: not isinstance(f, bool) and isinstance(f, (int, float)) and 0 <= f <= 1,
+            "Give the share of rows a run may quarantine, between 0 and 1 (e.g. 0.05).",
+        )
         check_prop(
             self,
             "schedule",
@@ -299,6 +310,7 @@ class GlueEtl(Construct):
                 "--code_version": self.code.code_version,
                 "--job-bookmark-option": "job-bookmark-disable",
                 "--custom-logGroup-prefix": self.log_group_prefix,
+                "--max_quarantine_fraction": str(max_quarantine_fraction),
             },
         )
         if schedule is not None:

@@ -33,6 +33,7 @@ class RepeatableSettings:
     :param quality_threshold: default of the pipeline's ``MetricThreshold`` (AUC). Default 0.75.
     :param ci_source: default: ``ci/source.zip`` in the artifacts zone.
     :param etl_schedule: Glue cron, or ``None`` for on-demand. Default daily 02:00 UTC.
+    :param max_quarantine_fraction: the ETL's quarantine budget. Default 0.05.
     :param alerts_topic: where ETL failures and registry changes go. Default: a new
         :class:`AlertsTopic` encrypted with the foundation's notifications key.
     """
@@ -44,6 +45,7 @@ class RepeatableSettings:
     quality_threshold: float = 0.75
     ci_source: CiSource | None = None
     etl_schedule: str | None = "cron(0 2 * * ? *)"
+    max_quarantine_fraction: float = 0.05
     alerts_topic: sns.ITopic | None = None
 
 
@@ -92,6 +94,7 @@ class RepeatableLevel(Construct):
             code=self.code,
             schema_file=self.code.code_dir / "schemas" / f"{s.schema}.json",
             schedule=s.etl_schedule,
+            max_quarantine_fraction=s.max_quarantine_fraction,
         )
         self.registry = ModelRegistry(
             self,

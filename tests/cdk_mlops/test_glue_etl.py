@@ -543,3 +543,15 @@ def test_fails_when_the_code_has_no_glue_job_script(lake_stack: Any, tmp_path: P
     stack = lake_stack[0]
     with pytest.raises(ValueError, match=r"GlueEtl at [\w/]+: code=.*etl/glue_job.py"):
         _etl(lake_stack, code=PipelineCode(stack, f"Code{next(_ids)}", code_dir=pkg))
+
+
+def test_the_quarantine_budget_reaches_the_job(built: Built) -> None:
+    # The ETL fails past this share of quarantined rows instead of writing a biased clean set.
+    assert built.job("Etl")["DefaultArguments"]["--max_quarantine_fraction"] == "0.05"
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5, True])
+def test_fails_when_the_quarantine_budget_is_not_a_fraction(lake_stack: Any, fraction: Any) -> None:
+    with pytest.raises(ValueError, match=r"max_quarantine_fraction=.*between 0 and 1"):
+        _etl(lake_stack, max_quarantine_fraction=fraction)
+
