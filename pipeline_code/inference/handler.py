@@ -53,8 +53,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,10 +61,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.inference import errors as _errors
-from pipeline_code.inference import model as _model
-from pipeline_code.inference import parsing as _parsing
-from pipeline_code.inference import validation as _validation
 from pipeline_code.inference.errors import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_MAX_ROWS,
@@ -82,8 +76,6 @@ from pipeline_code.inference.errors import (
     UnsupportedMediaTypeError,
 )
 from pipeline_code.inference.model import LoadedModel
-from pipeline_code.inference.model import _create_frame_from_blocks as _create_frame_from_blocks
-from pipeline_code.inference.parsing import _PANDAS_CSV_MIN_LINES as _PANDAS_CSV_MIN_LINES
 from pipeline_code.inference.parsing import (
     CSV_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
@@ -269,24 +261,3 @@ def error_response(error: InferenceClientError) -> Any:
     return worker.Response(
         response=error.to_json(), status=error.status_code, mimetype=JSON_CONTENT_TYPE
     )
-
-
-class _Handler(types.ModuleType):
-    """This module, where setting a name it re-exports also sets it in the defining module.
-
-    The functions that read module-level knobs (``_PANDAS_CSV_MIN_LINES``,
-    ``_create_frame_from_blocks``) live in the module that defines them; tests that patch a knob
-    on the handler, as they did before the split, would otherwise change only the re-export.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        current = self.__dict__.get(name, _UNSET)
-        if current is not _UNSET:
-            for module in (_errors, _model, _parsing, _validation):
-                if vars(module).get(name, _UNSET) is current:
-                    setattr(module, name, value)
-        super().__setattr__(name, value)
-
-
-_UNSET: Any = object()
-sys.modules[__name__].__class__ = _Handler

@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 
 from pipeline_code.inference import handler as h
+from pipeline_code.inference import model as inference_model
+from pipeline_code.inference import parsing
 from pipeline_code.schema import Schema
 
 from .conftest_serving import *  # noqa: F403 - the serving fixtures
@@ -480,7 +482,7 @@ def test_error_subclasses_the_toolkit_error_when_installed(tmp_path: Path) -> No
 @pytest.fixture
 def pandas_csv(monkeypatch: pytest.MonkeyPatch) -> None:
     """Send even small plain CSV bodies through pandas' C parser (normally from 200 lines on)."""
-    monkeypatch.setattr(h, "_PANDAS_CSV_MIN_LINES", 0)
+    monkeypatch.setattr(parsing, "_PANDAS_CSV_MIN_LINES", 0)
 
 
 @pytest.mark.usefixtures("pandas_csv")
@@ -569,7 +571,7 @@ def test_frame_without_the_pandas_3_block_api(
     parsed = h.input_fn(_csv(rows), "text/csv")
     assert isinstance(parsed, h.ParsedInput)
     fast = h.frame_from_input(parsed, loaded_model)
-    monkeypatch.setattr(h, "_create_frame_from_blocks", None)
+    monkeypatch.setattr(inference_model, "_create_frame_from_blocks", None)
     slow = h.frame_from_input(parsed, loaded_model)
     pd.testing.assert_frame_equal(fast, slow)
     assert list(fast.columns) == loaded_model.schema.feature_names

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import pytest
 
 from pipeline_code.inference import errors, handler, model, parsing, validation
@@ -56,15 +58,20 @@ def test_re_exports_are_the_defining_modules_objects() -> None:
                 assert vars(module)[name] is getattr(handler, name), (module.__name__, name)
 
 
-def test_patching_a_knob_on_the_handler_reaches_the_module_that_reads_it(
+def test_the_handler_is_a_plain_module_without_private_re_exports() -> None:
+    """Knobs are patched where they are defined (``parsing``, ``model``), not on the handler."""
+    assert type(handler) is types.ModuleType
+    for name in ("_PANDAS_CSV_MIN_LINES", "_create_frame_from_blocks", "_Handler"):
+        assert not hasattr(handler, name), name
+
+
+def test_patching_a_knob_on_its_defining_module_changes_the_handler_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    before_parsing, before_model = parsing._PANDAS_CSV_MIN_LINES, model._create_frame_from_blocks
-    with monkeypatch.context() as patch:
-        patch.setattr(handler, "_PANDAS_CSV_MIN_LINES", 0)
-        patch.setattr(handler, "_create_frame_from_blocks", None)
-        assert parsing._PANDAS_CSV_MIN_LINES == 0
-        assert model._create_frame_from_blocks is None
-    assert before_parsing == parsing._PANDAS_CSV_MIN_LINES
-    assert model._create_frame_from_blocks is before_model
-    assert before_parsing == handler._PANDAS_CSV_MIN_LINES
+    monkeypatch.setattr(parsing, "_PANDAS_CSV_MIN_LINES", 0)
+    parsed = handler.input_fn(b"1,2\n3,4\n", "text/csv")
+    assert isinstance(parsed, handler.ParsedInput)
+    assert parsed.frame is not None  # small bodies now go through pandas' parser
+    monkeypatch.setattr(parsing, "_PANDAS_CSV_MIN_LINES", 10**9)
+    parsed = handler.input_fn(b"1,2\n3,4\n", "text/csv")
+    assert isinstance(parsed, handler.ParsedInput) and parsed.frame is None

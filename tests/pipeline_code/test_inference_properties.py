@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pipeline_code.inference import handler as h
+from pipeline_code.inference import parsing
 from pipeline_code.schema import Schema
 
 from .conftest_serving import *  # noqa: F403 - the serving fixtures
@@ -139,10 +140,10 @@ def test_random_bytes(
 @pytest.fixture(params=["csv-module", "pandas"])
 def csv_parser(request: pytest.FixtureRequest) -> Iterator[None]:
     """Run the CSV property test through both CSV parsers of input_fn."""
-    saved = h._PANDAS_CSV_MIN_LINES
-    h._PANDAS_CSV_MIN_LINES = 0 if request.param == "pandas" else 10**9
+    saved = parsing._PANDAS_CSV_MIN_LINES
+    parsing._PANDAS_CSV_MIN_LINES = 0 if request.param == "pandas" else 10**9
     yield
-    h._PANDAS_CSV_MIN_LINES = saved
+    parsing._PANDAS_CSV_MIN_LINES = saved
 
 
 @pytest.mark.usefixtures("csv_parser")
