@@ -16,19 +16,13 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from cdk_mlops.checks import cfn_lint, checkov, stack_templates
 from cdk_mlops.compliance import acknowledge, add_compliance_checks
 from cdk_mlops.constructs import (
-    BasicCi,
-    DataScientistRole,
-    GlueEtl,
     JobNetwork,
-    ModelRegistry,
-    TrainingPipeline,
 )
 from cdk_mlops.levels import (
     Foundation,
@@ -37,17 +31,22 @@ from cdk_mlops.levels import (
     RepeatableLevel,
     RepeatableSettings,
 )
+from examples.bring_your_own import (
+    ACCOUNT,
+    BUCKETS,
+    ENV,
+    GROUP,
+    KEY_ARN,
+    LOGS_KEY_ARN,
+    REGION,
+    SECURITY_GROUP,
+    CiStack,
+    PlatformStack,
+)
 from tests.cdk_mlops.construct_fixtures import as_list
 from tests.cdk_mlops.helpers import ROOT, new_app
 
-ACCOUNT, REGION = "111111111111", "eu-west-1"
-ENV = cdk.Environment(account=ACCOUNT, region=REGION)
-KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
-LOGS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
-BUCKETS = {"raw": "acme-ml-raw", "curated": "acme-ml-curated", "artifacts": "acme-ml-artifacts"}
 SUBNETS = ["subnet-0aaa1111", "subnet-0bbb2222"]
-SECURITY_GROUP = "sg-0ccc3333"
-GROUP = "acme-churn-models"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
@@ -66,84 +65,6 @@ class Synth:
             if r["Type"] == "AWS::IAM::Policy"
             for s in as_list(r["Properties"]["PolicyDocument"]["Statement"])
         ]
-
-
-class PlatformStack(cdk.Stack):
-    """The user's stack: everything imported, our constructs on top."""
-
-    def __init__(self, scope: cdk.App, construct_id: str) -> None:
-        super().__init__(scope, construct_id, env=ENV)
-        vpc = ec2.Vpc.from_vpc_attributes(
-            self,
-            "Vpc",
-            vpc_id="vpc-0abc1234",
-            availability_zones=[f"{REGION}a", f"{REGION}b"],
-            isolated_subnet_ids=SUBNETS,
-            isolated_subnet_route_table_ids=["rtb-0aaa1111", "rtb-0bbb2222"],
-            vpc_cidr_block="10.20.0.0/16",
-        )
-        network = JobNetwork(
-            vpc=vpc,
-            subnets=ec2.SubnetSelection(subnets=vpc.isolated_subnets),
-            security_groups=[
-                ec2.SecurityGroup.from_security_group_id(self, "Sg", SECURITY_GROUP, mutable=False)
-            ],
-        )
-        raw, curated, artifacts = (
-            s3.Bucket.from_bucket_name(self, zone.capitalize(), name)
-            for zone, name in BUCKETS.items()
-        )
-        key = kms.Key.from_key_arn(self, "Key", KEY_ARN)
-        logs_key = kms.Key.from_key_arn(self, "LogsKey", LOGS_KEY_ARN)
-        registry = ModelRegistry.from_group_name(self, "Registry", GROUP)
-        self.training = TrainingPipeline(
-            self,
-            "Training",
-            job_network=network,
-            input_bucket=curated,
-            artifacts_bucket=artifacts,
-            encryption_key=key,
-            registry=registry,
-            role=iam.Role.from_role_arn(
-                self, "PipelineRole", f"arn:aws:iam::{ACCOUNT}:role/acme-ml-pipeline"
-            ),
-        )
-        GlueEtl(
-            self,
-            "Etl",
-            raw_bucket=raw,
-            curated_bucket=curated,
-            encryption_key=key,
-            logs_key=logs_key,
-            role=iam.Role.from_role_arn(self, "EtlRole", f"arn:aws:iam::{ACCOUNT}:role/acme-etl"),
-        )
-        DataScientistRole(
-            self,
-            "DataScientists",
-            job_network=network,
-            encryption_key=key,
-            read_buckets=[raw, curated],
-            read_write_buckets=[artifacts],
-        )
-
-
-class CiStack(cdk.Stack):
-    """Another stack of the user's: CI for a pipeline it only knows by name."""
-
-    def __init__(self, scope: cdk.App, construct_id: str) -> None:
-        super().__init__(scope, construct_id, env=ENV)
-        key = kms.Key.from_key_arn(self, "CiKey", KEY_ARN)
-        bucket = s3.Bucket.from_bucket_attributes(
-            self, "CiArtifacts", bucket_name="acme-ci-artifacts", encryption_key=key
-        )
-        BasicCi(
-            self,
-            "Ci",
-            artifact_bucket=bucket,
-            encryption_key=key,
-            logs_key=kms.Key.from_key_arn(self, "LogsKey", LOGS_KEY_ARN),
-            training_pipeline=TrainingPipeline.from_pipeline_name(self, "Pipeline", "acme-churn"),
-        )
 
 
 class TeamStack(cdk.Stack):
@@ -183,8 +104,8 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     out = tmp_path_factory.mktemp("byo")
     app = new_app(outdir=str(out))
     add_compliance_checks(app)
-    PlatformStack(app, "Platform")
-    CiStack(app, "PlatformCi")
+    PlatformStack(app, "Platform")  # the example of docs/bring-your-own.md
+    CiStack(app, "PlatformCi", pipeline_name="acme-churn")
     TeamStack(app, "Team")
     app.synth()  # raises on any unacknowledged cdk-nag finding (4 packs)
     return Synth(out)
