@@ -16,6 +16,7 @@ from cdk_mlops.constructs.network import (
 from cdk_mlops.constructs.pipeline_code import PipelineCode
 from cdk_mlops.constructs.studio import DataScientistRole, StudioEnvironment
 from cdk_mlops.constructs.training_pipeline import TrainingPipeline, TrainingPipelineBase
+from cdk_mlops.constructs.vpc_hardening import VpcHardening, close_default_security_group
 
 __all__ = [
     "DEFAULT_INTERFACE_ENDPOINTS",
@@ -39,5 +40,7 @@ __all__ = [
     "StudioEnvironment",
     "TrainingPipeline",
     "TrainingPipelineBase",
+    "VpcHardening",
     "Zone",
+    "close_default_security_group",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -10,10 +11,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_mlops.compliance import acknowledge_inline_policy, checkov_skip
-from cdk_mlops.constructs._util import prop_error
-from cdk_mlops.constructs.encryption import allow_cloudwatch_logs
+from cdk_mlops.constructs._util import check_prop, is_token, prop_error
 from cdk_mlops.constructs.interfaces import JobNetwork
+from cdk_mlops.constructs.vpc_hardening import close_default_security_group, encrypted_flow_logs
 
 #: Interface endpoints SageMaker Studio needs in VPC-only mode (without them notebooks cannot
 #: reach the SageMaker API or invoke endpoints). S3 always has a free gateway endpoint.
@@ -36,8 +36,9 @@ class Network(Construct):
 
     Secure, cheap-at-idle defaults: two AZs of isolated subnets and no NAT gateway (traffic to AWS
     goes through endpoints), a free S3 gateway endpoint, the interface endpoints listed in
-    ``interface_endpoints`` behind a security group that admits HTTPS from the VPC only, and
-    flow logs of all traffic to a KMS-encrypted CloudWatch log group kept for a year.
+    ``interface_endpoints`` behind a security group that admits HTTPS from inside the VPC only,
+    the default security group closed, and flow logs of all traffic to a KMS-encrypted
+    CloudWatch log group kept for a year.
 
     ``workload_security_group`` is for SageMaker jobs, Studio apps and Glue connections: it admits
     traffic from itself only (Studio's EFS mount, distributed training) and sends HTTPS out, which
@@ -45,12 +46,26 @@ class Network(Construct):
 
     :param vpc: use this VPC instead of creating one. Endpoints are then created only when
         ``interface_endpoints`` is passed explicitly (the VPC may already have them).
-    :param max_azs: AZs for a new VPC. Default 2.
+    :param max_azs: AZs for a new VPC, picked from the region's zones. Default 2. In a stack
+        with a concrete ``env`` the zones are looked up (AWS credentials, or a
+        ``cdk.context.json`` entry); ``availability_zones`` avoids that.
+    :param availability_zones: the zones of a new VPC, e.g. ``["eu-west-1a", "eu-west-1b"]``
+        (1 to 6, in the stack's region), instead of ``max_azs``: synthesis then needs no AWS
+        call even in a stack with a named account. Default: ``max_azs`` zones of the region.
     :param ip_addresses: CIDR of a new VPC. Default ``10.40.0.0/16``.
     :param nat_gateways: NAT gateways for a new VPC. Default 0 (isolated subnets only); more
         adds public and private-with-egress subnets, and costs money every hour.
     :param interface_endpoints: interface endpoints to create. Default
         ``DEFAULT_INTERFACE_ENDPOINTS``.
+    :param endpoint_peers: who else may reach the interface endpoints over HTTPS, e.g. the
+        security group of your own instances (``ec2.Peer.security_group_id(...)`` or an
+        ``ec2.SecurityGroup``) or a literal CIDR (``ec2.Peer.ipv4("10.1.0.0/16")``). The
+        endpoints always admit the VPC's CIDR when it is known at synth time (a VPC this
+        construct creates, ``Vpc.from_lookup``, a literal ``vpc_cidr_block``); when the CIDR is
+        a token (another stack's VPC, a CIDR from an SSM parameter) they admit
+        ``workload_security_group`` instead, plus these peers. With private DNS the endpoints
+        answer for the whole VPC, so list here whatever else in it calls these services.
+        Default none.
     :param flow_logs_key: KMS key of the flow log group; its policy must admit CloudWatch Logs
         (``EncryptionKeys.logs_key`` or ``allow_cloudwatch_logs(key)``). Default: a new key that does.
     :param flow_logs_retention: default one year.
@@ -63,15 +78,21 @@ class Network(Construct):
         *,
         vpc: ec2.IVpc | None = None,
         max_azs: int = 2,
+        availability_zones: Sequence[str] | None = None,
         ip_addresses: str = "10.40.0.0/16",
         nat_gateways: int = 0,
         interface_endpoints: Sequence[ec2.InterfaceVpcEndpointAwsService] | None = None,
+        endpoint_peers: Sequence[ec2.IPeer] = (),
         flow_logs_key: kms.IKey | None = None,
         flow_logs_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 1 <= max_azs <= 6:
             raise prop_error("Network", "max_azs", max_azs, "Use 1 to 6 AZs (2 is the default).")
+        zones = None if availability_zones is None else list(availability_zones)
+        if zones is not None:
+            self._check_availability_zones(zones, max_azs)
+            max_azs = len(zones)
         if nat_gateways < 0 or nat_gateways > max_azs:
             raise prop_error(
                 "Network",
@@ -79,13 +100,19 @@ class Network(Construct):
                 nat_gateways,
                 f"Use 0 (the default, no internet egress) up to max_azs={max_azs}.",
             )
-        if vpc is not None and (nat_gateways or ip_addresses != "10.40.0.0/16" or max_azs != 2):
+        if vpc is not None and (
+            nat_gateways or ip_addresses != "10.40.0.0/16" or max_azs != 2 or zones is not None
+        ):
             raise prop_error(
                 "Network",
                 "vpc",
                 vpc.node.path,
-                "max_azs, ip_addresses and nat_gateways shape a new VPC; drop them when passing vpc=",
+                "max_azs, availability_zones, ip_addresses and nat_gateways shape a new VPC; "
+                "drop them when passing vpc=",
             )
+        peers = list(endpoint_peers)
+        for peer in peers:
+            self._check_endpoint_peer(peer)
         endpoints = (
             tuple(interface_endpoints)
             if interface_endpoints is not None
@@ -124,7 +151,9 @@ class Network(Construct):
                 self,
                 "Vpc",
                 ip_addresses=ec2.IpAddresses.cidr(ip_addresses),
-                max_azs=max_azs,
+                # Explicit zones need no lookup; max_azs alone looks them up for a named account.
+                max_azs=None if zones else max_azs,
+                availability_zones=zones,
                 nat_gateways=nat_gateways,
                 subnet_configuration=subnets,
                 enable_dns_hostnames=True,
@@ -134,23 +163,10 @@ class Network(Construct):
                     "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
                 },
             )
-            self.flow_logs_group = logs.LogGroup(
-                self,
-                "FlowLogs",
-                encryption_key=flow_logs_key or self._flow_logs_key(),
-                retention=flow_logs_retention,
-                removal_policy=cdk.RemovalPolicy.RETAIN,
+            self.flow_logs_group = encrypted_flow_logs(
+                self, new_vpc, key=flow_logs_key, retention=flow_logs_retention
             )
-            flow_log = new_vpc.add_flow_log(
-                "FlowLog",
-                destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_logs_group),
-                traffic_type=ec2.FlowLogTrafficType.ALL,
-            )
-            acknowledge_inline_policy(
-                flow_log.node.find_child("IAMRole").node.find_child("DefaultPolicy"),
-                "VPC flow logs",
-            )
-            _mark_cdk_default_sg_provider(self)
+            close_default_security_group(new_vpc)
             vpc = new_vpc
         self.vpc: ec2.IVpc = vpc
         self.subnet_selection = (
@@ -198,11 +214,21 @@ class Network(Construct):
                 description="Interface endpoints: HTTPS from the VPC only",
                 allow_all_outbound=False,
             )
-            # A literal CIDR for a VPC we created keeps the rule checkable by cdk-nag.
+            # cdk-nag's ingress rules cannot evaluate a CIDR token (they throw), so a VPC whose
+            # CIDR is unknown at synth time admits the workload security group instead.
             cidr = ip_addresses if self.created_vpc else vpc.vpc_cidr_block
-            self.endpoint_security_group.add_ingress_rule(
-                ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
-            )
+            if is_token(cidr):
+                self.endpoint_security_group.add_ingress_rule(
+                    self.workload_security_group, ec2.Port.tcp(443), "HTTPS from ML workloads"
+                )
+            else:
+                self.endpoint_security_group.add_ingress_rule(
+                    ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
+                )
+            for peer in peers:
+                self.endpoint_security_group.add_ingress_rule(
+                    peer, ec2.Port.tcp(443), "HTTPS from a peer given in endpoint_peers"
+                )
             for service in endpoints:
                 self.interface_endpoints[service.short_name] = vpc.add_interface_endpoint(
                     _endpoint_id(service.short_name),
@@ -213,12 +239,56 @@ class Network(Construct):
                     open=False,
                 )
 
-    def _flow_logs_key(self) -> kms.Key:
-        key = kms.Key(
-            self, "FlowLogsKey", description="cdk-mlops flow logs", enable_key_rotation=True
+    def _check_availability_zones(self, zones: list[str], max_azs: int) -> None:
+        fix = (
+            'Pass 1 to 6 distinct zones of the stack\'s region, e.g. ["eu-west-1a", "eu-west-1b"].'
         )
-        allow_cloudwatch_logs(key)
-        return key
+        check_prop(self, "availability_zones", zones, 1 <= len(zones) <= 6, fix)
+        check_prop(self, "availability_zones", zones, len(set(zones)) == len(zones), fix)
+        check_prop(
+            self,
+            "max_azs",
+            max_azs,
+            max_azs == 2,
+            "availability_zones sets the number of zones; drop max_azs.",
+        )
+        region = cdk.Stack.of(self).region
+        for zone in zones:
+            check_prop(
+                self,
+                "availability_zones",
+                zones,
+                is_token(zone)
+                or (
+                    bool(re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+[a-z](-[a-z0-9]+)?", zone))
+                    and (is_token(region) or zone.startswith(region))
+                ),
+                f"{zone!r} is not a zone of the stack's region "
+                f"({'any' if is_token(region) else region}). {fix}",
+            )
+
+    def _check_endpoint_peer(self, peer: ec2.IPeer) -> None:
+        rule = peer.to_ingress_rule_config()
+        cidr = rule.get("cidrIp", rule.get("cidrIpv6")) if isinstance(rule, dict) else None
+        if cidr is None:
+            return
+        if is_token(cidr):
+            # A token as the value would be skipped by check_prop: name it as resolved instead.
+            raise prop_error(
+                self,
+                "endpoint_peers",
+                f"a peer with CIDR {cdk.Stack.of(self).resolve(cidr)}",
+                "cdk-nag cannot check a CIDR that is a token (its rules fail on it); pass the "
+                "clients' security group, or the CIDR as a literal string.",
+            )
+        check_prop(
+            self,
+            "endpoint_peers",
+            cidr,
+            cidr not in ("0.0.0.0/0", "::/0"),
+            "The endpoints serve this VPC: admit its clients' security group or CIDR, not "
+            "the whole internet.",
+        )
 
     def has_interface_endpoint(self, service: ec2.InterfaceVpcEndpointAwsService) -> bool:
         """True when this construct created an interface endpoint for ``service``."""
@@ -249,36 +319,3 @@ def _endpoint_id(short_name: str) -> str:
     return (
         "".join(part.capitalize() for part in short_name.replace("-", ".").split(".")) + "Endpoint"
     )
-
-
-def _mark_cdk_default_sg_provider(scope: Construct) -> None:
-    """Document CDK's singleton provider that strips the default security group's rules.
-
-    It is CDK's own code (a stack-level singleton), so the notes go on its resources here.
-    """
-    provider = cdk.Stack.of(scope).node.try_find_child(
-        "Custom::VpcRestrictDefaultSGCustomResourceProvider"
-    )
-    if provider is None:
-        return
-    handler = provider.node.find_child("Handler")
-    role = provider.node.find_child("Role")
-    assert isinstance(handler, cdk.CfnResource) and isinstance(role, cdk.CfnResource)
-    # cfn-lint W3005: CDK adds a DependsOn on the role that the handler's GetAtt already implies.
-    handler.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
-    for check_id, comment in (
-        (
-            "CKV_AWS_115",
-            "CDK's one-shot deploy-time handler that removes the default security group's rules; it runs only during deployments and needs no reserved concurrency.",
-        ),
-        (
-            "CKV_AWS_116",
-            "Deploy-time CloudFormation handler: CloudFormation retries failures itself, so a dead-letter queue would stay empty.",
-        ),
-        (
-            "CKV_AWS_117",
-            "The handler calls the EC2 API while the VPC is built; isolated subnets have no EC2 endpoint, so it runs outside the VPC.",
-        ),
-        ("CKV_AWS_173", "The handler has no environment variables to encrypt."),
-    ):
-        checkov_skip(handler, check_id, comment)
