@@ -60,12 +60,22 @@ def local_spark_session(app_name: str = "cdk-mlops-etl", *, cores: int = 2) -> S
     return spark
 
 
-def is_spark_available() -> bool:
-    """True when pyspark is importable and a Java runtime is on PATH or JAVA_HOME."""
+def spark_unavailable_reason() -> str | None:
+    """Why local Spark cannot run here (``None`` when it can): no pyspark, or no Java runtime."""
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        return False
+        return (
+            "pyspark is not installed in this environment (the SageMaker container "
+            "environments have no Spark by design: the Spark path runs on Glue)"
+        )
     import shutil
 
-    return bool(os.environ.get("JAVA_HOME")) or shutil.which("java") is not None
+    if os.environ.get("JAVA_HOME") or shutil.which("java") is not None:
+        return None
+    return "no Java runtime on PATH or in JAVA_HOME (local Spark needs Java 17)"
+
+
+def is_spark_available() -> bool:
+    """True when pyspark is importable and a Java runtime is on PATH or JAVA_HOME."""
+    return spark_unavailable_reason() is None

@@ -14,10 +14,11 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
-    from pipeline_code.etl.spark_local import is_spark_available, local_spark_session
+    from pipeline_code.etl.spark_local import local_spark_session, spark_unavailable_reason
 
-    if not is_spark_available():
-        pytest.skip("pyspark or Java is not available")
+    reason = spark_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
     session = local_spark_session("cdk-mlops-integration")
     yield session
     session.stop()
