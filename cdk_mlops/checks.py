@@ -1,19 +1,26 @@
 """Check synthesized templates the way CI does: cfn-lint and checkov, plus a summary table.
 
-Usage (``make synth`` runs it after ``cdk synth``)::
+Usage, in your project's CI after ``cdk synth``::
 
-    python -m cdk_mlops.checks cdk.out [--checkov .venv-checkov/bin/checkov]
+    cdk-mlops check cdk.out                          # checkov from PATH
+    cdk-mlops check cdk.out --checkov PATH           # checkov from its own virtual environment
+    cdk-mlops check cdk.out --no-checkov             # cfn-lint only
 
-cdk-nag already ran during synthesis (a finding makes ``cdk synth`` fail); this adds the
-CloudFormation linter and checkov, and prints per stack: resources, template size against
-CloudFormation's limits, nag acknowledgments, cfn-lint and checkov results. Exit code 1 when
-any check finds something. cfn-lint is imported lazily: it is a development dependency.
+``python -m cdk_mlops.checks`` takes the same arguments (``make synth`` runs it). cdk-nag already
+ran during synthesis (a finding makes ``cdk synth`` fail); this adds the CloudFormation linter
+and checkov, and prints per stack: resources, template size against CloudFormation's limits, nag
+acknowledgments, cfn-lint and checkov results. Exit status: 0 clean, 1 findings, 2 a usage
+problem (no such folder, no templates, cfn-lint or checkov missing) with a one-line message.
+cfn-lint comes with the ``checks`` extra (``pip install 'cdk-mlops[checks]'``); checkov pins
+versions that clash with aws-cdk-lib's dependencies, so it lives in its own environment.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -106,9 +113,8 @@ def checkov(templates: list[Path], executable: str) -> dict[Path, tuple[list[str
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode not in (0, 1) or not proc.stdout.strip():
         names = ", ".join(t.name for t in templates)
-        raise RuntimeError(
-            f"checkov failed on {names} (exit {proc.returncode}): {proc.stderr[-2000:]}"
-        )
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"checkov failed on {names} (exit {proc.returncode}): {last[-500:]}")
     data: Any = json.loads(proc.stdout)
     by_name = {t.name: t for t in templates}
     out: dict[Path, tuple[list[str], int]] = {t: ([], 0) for t in templates}
@@ -165,28 +171,126 @@ def format_table(reports: list[StackReport]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("assembly", type=Path, nargs="?", default=Path("cdk.out"))
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+#: How to get checkov without disturbing this environment (its pins clash with ours).
+CHECKOV_INSTALL = (
+    "python -m venv .venv-checkov && .venv-checkov/bin/pip install checkov, "
+    "then pass --checkov .venv-checkov/bin/checkov"
+)
+CFN_LINT_INSTALL = "pip install 'cdk-mlops[checks]'"
+
+
+class UsageError(Exception):
+    """A problem with the arguments or the environment, reported in one line (exit 2)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``cdk-mlops check`` and ``python -m cdk_mlops.checks``."""
     parser.add_argument(
-        "--checkov", default=".venv-checkov/bin/checkov", help="checkov executable ('' to skip)"
+        "assembly",
+        type=Path,
+        nargs="?",
+        default=Path("cdk.out"),
+        help="the cloud assembly folder 'cdk synth' wrote (default: cdk.out)",
     )
-    args = parser.parse_args(argv)
-    exe = args.checkov or None
-    if exe and not (Path(exe).exists() or shutil.which(exe)):
-        print(
-            f"checkov executable {exe!r} not found; run 'make .venv-checkov' or pass --checkov ''",
-            file=sys.stderr,
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--checkov",
+        metavar="PATH",
+        help="the checkov executable (default: 'checkov' on PATH)",
+    )
+    which.add_argument(
+        "--no-checkov", action="store_true", help="run cfn-lint only, without checkov"
+    )
+
+
+def find_checkov(path: str | None, *, no_checkov: bool = False) -> str | None:
+    """The checkov executable to run, or None with ``no_checkov``.
+
+    :raises UsageError: the executable given (or ``checkov`` on PATH) is not there.
+    """
+    if no_checkov:
+        return None
+    if path is None:
+        found = shutil.which("checkov")
+        if found is None:
+            raise UsageError(
+                f"checkov is not on PATH. Install it: {CHECKOV_INSTALL}; or run with --no-checkov"
+            )
+        return found
+    if not path.strip():
+        raise UsageError("--checkov '' names no executable; pass --no-checkov to run without it")
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    found = shutil.which(path)
+    if found is None:
+        raise UsageError(
+            f"--checkov {path!r}: no such executable. Install checkov: {CHECKOV_INSTALL}; "
+            "or run with --no-checkov"
         )
-        return 2
-    reports = check_assembly(args.assembly, checkov_executable=exe)
+    return found
+
+
+def assembly_templates(assembly_dir: Path) -> dict[str, Path]:
+    """:func:`stack_templates`, with a :class:`UsageError` when there is nothing to check."""
+    if not assembly_dir.is_dir():
+        raise UsageError(
+            f"assembly folder {str(assembly_dir)!r} does not exist; run 'cdk synth' first "
+            "(it writes cdk.out) or pass the folder it wrote"
+        )
+    if not (assembly_dir / "manifest.json").is_file():
+        raise UsageError(
+            f"{str(assembly_dir)!r} is not a cloud assembly (no manifest.json); pass the folder "
+            "'cdk synth' wrote (cdk.out)"
+        )
+    try:
+        templates = stack_templates(assembly_dir)
+    except (ValueError, KeyError) as exc:
+        raise UsageError(
+            f"{str(assembly_dir / 'manifest.json')!r} cannot be read ({exc!r}); synthesize again"
+        ) from None
+    if not templates:
+        raise UsageError(
+            f"{str(assembly_dir)!r} holds no stack templates; does your app define a stack?"
+        )
+    missing = [str(t) for t in templates.values() if not t.is_file()]
+    if missing:
+        raise UsageError(f"the manifest names templates that are missing: {', '.join(missing)}")
+    return templates
+
+
+def run(args: argparse.Namespace, *, prog: str = "cdk-mlops check") -> int:
+    """Run the checks for parsed arguments; print the table and findings; return the exit status."""
+    try:
+        if importlib.util.find_spec("cfnlint") is None:
+            raise UsageError(f"cfn-lint is not installed: {CFN_LINT_INSTALL}")
+        assembly_templates(args.assembly)
+        exe = find_checkov(args.checkov, no_checkov=args.no_checkov)
+        reports = check_assembly(args.assembly, checkov_executable=exe)
+    except (UsageError, RuntimeError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"{prog}: {message}", file=sys.stderr)
+        return EXIT_USAGE
     print(format_table(reports))
     for r in reports:
         for line in r.cfn_lint:
             print(f"  cfn-lint {r.stack}: {line}")
         for line in r.checkov_failed:
             print(f"  checkov {r.stack}: {line}")
-    return 0 if all(r.ok for r in reports) else 1
+    if exe is None:
+        print("checkov: not run (--no-checkov)")
+    return EXIT_CLEAN if all(r.ok for r in reports) else EXIT_FINDINGS
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cdk_mlops.checks``: the same as ``cdk-mlops check``."""
+    prog = "python -m cdk_mlops.checks"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv), prog=prog)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ ML_EXTRA = Extra(
     name="ml",
     modules=("numpy", "pandas", "sklearn", "pyarrow", "joblib", "threadpoolctl"),
 )
+# ... and of the ``checks`` extra (checkov lives in its own environment: its pins clash).
+CHECKS_EXTRA = Extra(name="checks", modules=("cfnlint",))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +91,27 @@ def _generate(args: argparse.Namespace) -> int:
     return generate_command(args)
 
 
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    from cdk_mlops.checks import add_arguments
+
+    add_arguments(parser)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from cdk_mlops.checks import run
+
+    return run(args, prog=f"{PROG} check")
+
+
+CHECK_DESCRIPTION = (
+    "Run cfn-lint and checkov on the templates 'cdk synth' wrote and print a table per stack "
+    "(resources, template size, cdk-nag acknowledgments, findings). Exit status 0 when clean, "
+    "1 on findings, 2 on a usage problem (no such folder, no templates, cfn-lint or checkov "
+    "missing). checkov is taken from PATH unless --checkov names it; it pins versions that "
+    "clash with aws-cdk-lib's, so install it in its own virtual environment."
+)
+
+
 def _texts() -> tuple[str, str, str, str]:
     # pipeline_code.cli is light to import (numpy and pandas load inside its commands).
     from pipeline_code import cli
@@ -122,6 +145,14 @@ def subcommands() -> tuple[Subcommand, ...]:
             run=_generate,
             extra=ML_EXTRA,
             raw_description=True,
+        ),
+        Subcommand(
+            name="check",
+            help="cfn-lint and checkov on a synthesized cloud assembly (cdk.out)",
+            description=CHECK_DESCRIPTION,
+            add_arguments=_check_arguments,
+            run=_check,
+            extra=CHECKS_EXTRA,
         ),
     )
 
