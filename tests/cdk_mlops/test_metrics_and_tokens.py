@@ -40,8 +40,10 @@ def test_the_level_stacks_keep_their_resources(assembly: Path) -> None:
 
 
 class _Built:
-    def __init__(self) -> None:
-        self.stack = cdk.Stack(new_app(), "Metrics")
+    """A Glue ETL and a training pipeline in ``stack`` (a new one by default)."""
+
+    def __init__(self, stack: cdk.Stack | None = None) -> None:
+        self.stack = stack or cdk.Stack(new_app(), "Metrics")
         key = kms.Key(self.stack, "Key", enable_key_rotation=True)
         lake = DataLake(self.stack, "Lake", encryption_key=key)
         network = Network(self.stack, "Network", interface_endpoints=[])
@@ -132,27 +134,7 @@ def test_glue_etl_job_metric(built: _Built) -> None:
 
 def test_alarms_built_from_every_metric_pass_cfn_lint(tmp_path: Path) -> None:
     app = new_app(outdir=str(tmp_path))
-    b = _Built.__new__(_Built)
-    b.stack = cdk.Stack(app, "Alarms")
-    key = kms.Key(b.stack, "Key", enable_key_rotation=True)
-    lake = DataLake(b.stack, "Lake", encryption_key=key)
-    b.etl = GlueEtl(
-        b.stack,
-        "Etl",
-        raw_bucket=lake.raw_bucket,
-        curated_bucket=lake.curated_bucket,
-        encryption_key=key,
-        logs_key=key,
-    )
-    b.training = TrainingPipeline(
-        b.stack,
-        "Training",
-        job_network=Network(b.stack, "Network", interface_endpoints=[]).job_network,
-        input_bucket=lake.curated_bucket,
-        artifacts_bucket=lake.artifacts_bucket,
-        encryption_key=key,
-        registry=ModelRegistry(b.stack, "Registry"),
-    )
+    b = _Built(cdk.Stack(app, "Alarms"))
     metrics = [getattr(b.training, m)() for m, _, _ in PIPELINE_METRICS] + [
         b.etl.metric_failed_runs(),
         b.etl.metric_timed_out_runs(),
