@@ -5,8 +5,12 @@
     /opt/ml/processing/evaluation/            evaluation.json, report.html
 
 ``evaluation.json`` holds ``binary_classification_metrics`` in the model-registry format,
-``bias_metrics`` per sensitive attribute and ``evaluation_info``. A pipeline's condition step
-(or :func:`pipeline_code.evaluation.gate.check_quality_gate`) reads it.
+``bias_metrics`` per sensitive attribute, ``confidence_bounds`` (one-sided lower bounds from the
+bootstrap standard deviations, e.g. ``confidence_bounds.auc.lower``), ``feature_importance``
+(permutation importance on at most ``importance_rows`` sampled test rows) and
+``evaluation_info`` (``labels`` names the user's label values behind the encoded 0/1). A
+pipeline's condition step (or :func:`pipeline_code.evaluation.gate.check_quality_gate`) reads
+it; the local run's gate adds a ``quality_gate`` section saying which value it compared.
 
     python -m pipeline_code.evaluation.evaluate --model out/model/model.tar.gz \\
         --test out/splits/test --output-dir out/evaluation
@@ -22,16 +26,77 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from sklearn.inspection import permutation_importance
 
 from pipeline_code.data.tables import read_table
 from pipeline_code.evaluation.bias import bias_metrics
-from pipeline_code.evaluation.metrics import binary_classification_metrics
+from pipeline_code.evaluation.metrics import (
+    DEFAULT_CONFIDENCE_LEVEL,
+    binary_classification_metrics,
+    confidence_bounds,
+    z_value,
+)
 from pipeline_code.evaluation.report import render_report
+from pipeline_code.schema import Schema
 from pipeline_code.training.train import features_and_target, load_model_dir
 
 PROCESSING_ROOT = Path("/opt/ml/processing")
 EVALUATION_FILE = "evaluation.json"
 REPORT_FILE = "report.html"
+DEFAULT_IMPORTANCE_ROWS = 2000
+DEFAULT_IMPORTANCE_REPEATS = 3
+
+
+def class_labels(schema: Schema) -> dict[int, str]:
+    """Encoded class -> the user's label value (1 is the schema's positive label)."""
+    return {1: str(schema.target.positive), 0: str(schema.target.negative)}
+
+
+def feature_importance(
+    pipeline: Any,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    max_rows: int = DEFAULT_IMPORTANCE_ROWS,
+    n_repeats: int = DEFAULT_IMPORTANCE_REPEATS,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Permutation importance of each input feature on (a seeded sample of) the test rows.
+
+    Cost is bounded: at most ``max_rows`` rows, ``n_repeats`` shuffles per feature, so
+    ``features * n_repeats`` predictions of ``max_rows`` rows. Scored by ROC AUC (accuracy when
+    the sample holds one class). ``max_rows=0`` or ``n_repeats=0`` skips it.
+    """
+    base: dict[str, Any] = {
+        "method": "permutation",
+        "test_rows": len(x),
+        "n_repeats": n_repeats,
+        "seed": seed,
+    }
+    if max_rows <= 0 or n_repeats <= 0:
+        return {**base, "rows": 0, "scoring": None, "features": {}, "skipped": "turned off"}
+    if len(x) == 0:
+        return {**base, "rows": 0, "scoring": None, "features": {}, "skipped": "no test rows"}
+    rng = np.random.default_rng(seed)
+    if len(x) > max_rows:
+        idx = np.sort(rng.choice(len(x), size=max_rows, replace=False))
+        xs, ys = x.iloc[idx], y[idx]
+    else:
+        xs, ys = x, y
+    scoring = "roc_auc" if len(np.unique(ys)) == 2 else "accuracy"
+    result = permutation_importance(
+        pipeline, xs, ys, scoring=scoring, n_repeats=n_repeats, random_state=seed
+    )
+    order = np.argsort(-result.importances_mean, kind="mergesort")
+    features = {
+        str(x.columns[i]): {
+            "mean": round(float(result.importances_mean[i]), 6),
+            "std": round(float(result.importances_std[i]), 6),
+        }
+        for i in order
+    }
+    return {**base, "rows": len(xs), "scoring": scoring, "features": features}
 
 
 def evaluate(
@@ -43,8 +108,12 @@ def evaluate(
     bootstrap: int = 40,
     seed: int = 0,
     min_group_size: int = 10,
+    confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
+    importance_rows: int = DEFAULT_IMPORTANCE_ROWS,
+    importance_repeats: int = DEFAULT_IMPORTANCE_REPEATS,
 ) -> dict[str, Any]:
     """Score the test data, write ``evaluation.json`` and ``report.html``, return the evaluation."""
+    z_value(confidence_level)  # fail on a bad level before any work
     model_file = Path(model_path)
     if model_file.is_dir() and (model_file / "model.tar.gz").exists():
         model_file = model_file / "model.tar.gz"
@@ -53,11 +122,25 @@ def evaluate(
     x, y = features_and_target(test, schema)
     score = pipeline.predict_proba(x)[:, 1]
     pred = (score >= threshold).astype(np.int64)
+    labels = class_labels(schema)
+    present = [labels[c] for c in (1, 0) if (y == c).any()]
+    warnings: list[str] = []
+    if len(present) == 1:
+        missing = labels[0] if present[0] == labels[1] else labels[1]
+        warnings.append(
+            f"the test data holds only {schema.target.name}={present[0]} rows (no "
+            f"{schema.target.name}={missing}): AUC and the curves are undefined"
+        )
+    metrics = binary_classification_metrics(
+        y, score, threshold=threshold, bootstrap=bootstrap, seed=seed
+    )
     evaluation: dict[str, Any] = {
-        "binary_classification_metrics": binary_classification_metrics(
-            y, score, threshold=threshold, bootstrap=bootstrap, seed=seed
-        ),
+        "binary_classification_metrics": metrics,
         "bias_metrics": bias_metrics(test, y, pred, schema, min_group_size=min_group_size),
+        "confidence_bounds": confidence_bounds(metrics, confidence_level),
+        "feature_importance": feature_importance(
+            pipeline, x, y, max_rows=importance_rows, n_repeats=importance_repeats, seed=seed
+        ),
         "evaluation_info": {
             "schema": schema.name,
             "model_type": metadata.get("hyperparameters", {}).get("model_type"),
@@ -65,6 +148,16 @@ def evaluate(
             "test_positive_rate": float(y.mean()),
             "decision_threshold": threshold,
             "bootstrap_replicates": bootstrap,
+            "confidence_level": float(confidence_level),
+            # Human-facing: the user's label values; the metrics keep the encoded "0"/"1".
+            "labels": {
+                "target": schema.target.name,
+                "positive": labels[1],
+                "negative": labels[0],
+                "encoding": {"1": labels[1], "0": labels[0]},
+            },
+            "classes_present": present,
+            "warnings": warnings,
         },
     }
     out = Path(output_dir)
@@ -95,6 +188,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--min-group-size", type=int, default=10)
+    p.add_argument(
+        "--confidence-level",
+        type=float,
+        default=DEFAULT_CONFIDENCE_LEVEL,
+        help="level of the one-sided lower bounds in confidence_bounds (default: 0.95)",
+    )
+    p.add_argument(
+        "--importance-rows",
+        type=int,
+        default=DEFAULT_IMPORTANCE_ROWS,
+        help="test rows sampled for permutation importance; 0 skips it (default: 2000)",
+    )
+    p.add_argument(
+        "--importance-repeats",
+        type=int,
+        default=DEFAULT_IMPORTANCE_REPEATS,
+        help="shuffles per feature for permutation importance (default: 3)",
+    )
     return p
 
 
@@ -109,12 +220,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         bootstrap=args.bootstrap,
         seed=args.seed,
         min_group_size=args.min_group_size,
+        confidence_level=args.confidence_level,
+        importance_rows=args.importance_rows,
+        importance_repeats=args.importance_repeats,
     )
     m = evaluation["binary_classification_metrics"]
+    info = evaluation["evaluation_info"]
     print(
-        " ".join(f"{k}={m[k]['value']}" for k in ("accuracy", "precision", "recall", "f1", "auc")),
+        " ".join(f"{k}={m[k]['value']}" for k in ("accuracy", "precision", "recall", "f1", "auc"))
+        + f" (positive class {info['labels']['target']}={info['labels']['positive']})",
         file=sys.stderr,
     )
+    for warning in info["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -9,14 +9,23 @@ registry displays (``ModelMetrics.ModelQuality.Statistics``)::
         "receiver_operating_characteristic_curve": {"false_positive_rates": [...], "true_positive_rates": [...]},
         ...}}
 
-The confusion matrix is keyed actual label, then predicted label. Standard deviations come
-from a seeded bootstrap of the test rows; a metric that is undefined (e.g. AUC with one class)
-has value and standard deviation ``"NaN"``.
+The confusion matrix is keyed actual label, then predicted label, as the encoded labels
+``"0"``/``"1"`` (1 = the schema's positive label; these keys are machine fields and stay fixed,
+the report and ``evaluation_info.labels`` name the user's own label values). Standard
+deviations come from a seeded bootstrap of the test rows; a metric that is undefined (e.g. AUC
+with one class) has value and standard deviation ``"NaN"``.
+
+:func:`confidence_bounds` turns the bootstrap standard deviations into one-sided lower
+confidence bounds, ``value - z * standard_deviation`` with ``z`` the standard normal quantile of
+the confidence level (1.645 at 0.95): a normal approximation, because a percentile bound from
+the default 40 replicates would rest on the one or two smallest of them, and because the
+standard deviation in ``evaluation.json`` lets the gate compute the same bound at any level.
 """
 
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -36,6 +45,11 @@ SCALAR_METRICS: tuple[str, ...] = (
     "false_negative_rate",
 )
 MAX_CURVE_POINTS = 200
+DEFAULT_CONFIDENCE_LEVEL = 0.95
+CONFIDENCE_METHOD = (
+    "one-sided lower bound = value - z * standard_deviation (normal approximation from the "
+    "bootstrap standard deviation; z = standard normal quantile of the confidence level)"
+)
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -162,4 +176,54 @@ def binary_classification_metrics(
             "true_positive_rates": tpr_l,
         }
         out["precision_recall_curve"] = {"precisions": prec_l, "recalls": rec_l}
+    return out
+
+
+def z_value(confidence_level: float) -> float:
+    """The one-sided standard normal quantile for ``confidence_level`` (0.95 -> 1.645)."""
+    if (
+        isinstance(confidence_level, bool)
+        or not isinstance(confidence_level, (int, float))
+        or not 0.5 <= confidence_level < 1.0
+    ):
+        raise ValueError(
+            f"confidence level must be a number from 0.5 up to (not including) 1, e.g. 0.95; "
+            f"got {confidence_level!r}"
+        )
+    return NormalDist().inv_cdf(float(confidence_level))
+
+
+def lower_confidence_bound(value: Any, standard_deviation: Any, confidence_level: float) -> float:
+    """``value - z * standard_deviation``; NaN when either is missing or not finite."""
+    z = z_value(confidence_level)
+    try:
+        v, sd = float(value), float(standard_deviation)
+    except (TypeError, ValueError):
+        return math.nan
+    if not (math.isfinite(v) and math.isfinite(sd)):
+        return math.nan
+    return v - z * sd
+
+
+def confidence_bounds(
+    metrics: dict[str, Any], confidence_level: float = DEFAULT_CONFIDENCE_LEVEL
+) -> dict[str, Any]:
+    """The ``confidence_bounds`` section: level, method, ``z`` and ``<metric>.lower`` for every
+    scalar metric of a ``binary_classification_metrics`` object (``"NaN"`` without bootstrap).
+
+    A pipeline's condition step can compare ``confidence_bounds.auc.lower`` directly.
+    """
+    z = z_value(confidence_level)
+    out: dict[str, Any] = {
+        "confidence_level": float(confidence_level),
+        "method": CONFIDENCE_METHOD,
+        "z": round(z, 6),
+    }
+    for name in SCALAR_METRICS:
+        m = metrics.get(name)
+        if isinstance(m, dict):
+            bound = lower_confidence_bound(
+                m.get("value"), m.get("standard_deviation"), confidence_level
+            )
+            out[name] = {"lower": _value(bound)}
     return out

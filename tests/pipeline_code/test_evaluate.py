@@ -138,7 +138,13 @@ def test_evaluate_writes_strict_json_with_metrics_bias_and_info(
     result, out = evaluation
     on_disk = json.loads((out / "evaluation.json").read_text())
     assert on_disk == result
-    assert set(on_disk) == {"binary_classification_metrics", "bias_metrics", "evaluation_info"}
+    assert set(on_disk) == {
+        "binary_classification_metrics",
+        "bias_metrics",
+        "confidence_bounds",
+        "feature_importance",
+        "evaluation_info",
+    }
     assert on_disk["binary_classification_metrics"]["auc"]["value"] > 0.7
     assert set(on_disk["bias_metrics"]) == {"gender", "senior_citizen"}
     assert on_disk["evaluation_info"]["test_rows"] == sum(
