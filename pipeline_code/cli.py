@@ -415,8 +415,12 @@ def simulate_traffic(
     """Send drifted copies of held-out rows through ``input_fn``/``predict_fn``/``output_fn`` as
     CSV requests, and write the accepted ones as SageMaker data capture.
 
-    Traffic is resampled from the test split (so it works for any schema) and shifted with
+    Traffic is drawn from the test split (so it works for any schema) and shifted with
     :func:`pipeline_code.data.generate.apply_drift`; ``traffic_drift=0`` gives undrifted traffic.
+    Rows are drawn without replacement, in fresh random orders of the whole split when more
+    rows are asked for than it holds, so every row repeats as evenly as possible and the
+    repeats add no manufactured evidence; ``distinct_rows`` in the result says how many rows
+    the traffic really holds (the drift check counts repeated rows once).
     """
     import numpy as np
     import pandas as pd
@@ -432,7 +436,10 @@ def simulate_traffic(
         model = handler.model_fn(tmp)
     rng = np.random.default_rng(cfg.seed + 1)
     test = read_table(test_dir, schema)
-    sample = test.iloc[rng.integers(0, len(test), cfg.traffic_rows)].reset_index(drop=True)
+    rounds = -(-cfg.traffic_rows // len(test)) if len(test) else 0
+    order = [rng.permutation(len(test)) for _ in range(rounds)]
+    picks = np.concatenate(order)[: cfg.traffic_rows] if order else np.empty(0, dtype=np.int64)
+    sample = test.iloc[picks].reset_index(drop=True)
     features = sample[schema.feature_names]
     if cfg.traffic_drift > 0:
         features = gen.apply_drift(features, schema, rng, strength=cfg.traffic_drift)
@@ -475,6 +482,7 @@ def simulate_traffic(
         "rows_predicted": int(sum(len(b) for b in accepted)),
         "first_rejection": rejected[0] if rejected else None,
         "capture_dir": str(capture_dir),
+        "distinct_rows": int(np.unique(picks).size),
     }
 
 

@@ -163,9 +163,21 @@ def _numeric_feature(
         "name": spec.name,
         "inferred_type": type_name,
         "completeness": summary.num_present / n,
-        "num_constraints": {"is_non_negative": bool(summary.num_present and summary.min >= 0)},
+        "num_constraints": _num_constraints(spec, summary),
     }
     return stat, cons
+
+
+def _num_constraints(spec: ColumnSpec, summary: NumericSummary) -> dict[str, Any]:
+    """Model Monitor's ``is_non_negative`` plus the schema's inclusive ``min``/``max`` (an addition
+    its format allows for bring-your-own containers; the drift check reports values outside
+    them as ``value_range_check`` violations)."""
+    out: dict[str, Any] = {"is_non_negative": bool(summary.num_present and summary.min >= 0)}
+    if spec.min is not None:
+        out["min"] = float(spec.min)
+    if spec.max is not None:
+        out["max"] = float(spec.max)
+    return out
 
 
 def _string_feature(

@@ -5,10 +5,18 @@ Does what Model Monitor's data-quality job does, with its file formats and names
 * ``baseline_drift_check``: L-infinity distance between the baseline and current
   distributions (numeric: sup-distance of the CDFs; categorical: largest difference of category
   frequencies) above the threshold. ``comparison_method`` ``Simple`` compares the distance with
-  the threshold; ``Robust`` also requires it to exceed the two-sample Kolmogorov-Smirnov critical
-  distance at the 5 % level for the two sample sizes, so that a small capture window does not
-  raise alarms from sampling noise alone. PSI over the baseline deciles is computed as well and
+  the threshold (``comparison_threshold``) only; ``Robust`` (the default) uses the larger of that
+  minimum distance and the two-sample Kolmogorov-Smirnov critical distance at the significance
+  level (``significance``, default 0.05) for the *effective* sizes of the two samples, so that
+  neither a small capture window nor a window of repeated rows raises alarms from sampling noise,
+  while the minimum distance keeps tiny real shifts on huge windows quiet. The effective size
+  of the current window counts repeated rows once (Kish's effective size over identical rows,
+  corrected for the repeats independent draws make by chance; see
+  :class:`pipeline_code.monitoring.stats.EffectiveSize`). Each violation names the threshold
+  applied and where it came from. PSI over the baseline deciles is computed as well and
   reported (it is not a Model Monitor check).
+* ``value_range_check`` (our addition to Model Monitor's checks): numeric values outside the
+  ``min``/``max`` that the baseline's ``num_constraints`` carry (the schema's allowed range).
 * ``data_type_check``: share of values that are not of the baseline type (text in a numeric
   column, fractions in an integer column) above ``datatype_check_threshold``.
 * ``completeness_check``: share of non-missing values below the baseline completeness by more
@@ -39,7 +47,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,10 +61,14 @@ from pipeline_code.monitoring.baseline import numeric_feature_statistics, summar
 from pipeline_code.monitoring.capture import BadRecord, CaptureData, read_capture_files
 from pipeline_code.monitoring.columns import coerce_numeric, normalize_strings
 from pipeline_code.monitoring.stats import (
+    DEFAULT_SIGNIFICANCE,
     DEFAULT_SKETCH_SIZE,
+    EffectiveSize,
     QuantileSketch,
+    RowHasher,
     categorical_linf,
-    ks_critical_value,
+    effective_size,
+    ks_threshold,
     profile_against,
     sketch_from_kll,
     summarize_categorical,
@@ -84,6 +96,14 @@ class FeatureDrift:
     baseline_completeness: float
     type_mismatch_fraction: float
     unknown_fraction: float
+    #: distance above which the feature drifts (None when no comparison was made)
+    threshold: float | None = None
+    #: where ``threshold`` comes from, in words
+    threshold_source: str = ""
+    #: values outside the baseline's num_constraints min/max, and those bounds
+    out_of_range: int = 0
+    value_range: tuple[float | None, float | None] = (None, None)
+    observed_range: tuple[float, float] | None = None
 
 
 @dataclass
@@ -98,6 +118,8 @@ class DriftReport:
     metrics: dict[str, float]
     bad_records: list[BadRecord] = field(default_factory=list)
     output_dir: Path | None = None
+    #: evidence in the current window (repeated rows count once)
+    effective_size: EffectiveSize | None = None
 
     @property
     def drifted_features(self) -> list[str]:
@@ -119,6 +141,14 @@ class DriftReport:
         lines = [
             f"records analysed: {self.item_count} (from {self.capture_events} capture events in "
             f"{self.capture_files} files); bad records quarantined: {self.bad_record_count}",
+        ]
+        if self.effective_size is not None and self.effective_size.effective < self.item_count:
+            es = self.effective_size
+            lines.append(
+                f"effective sample size: {es.effective:.0f} of {es.rows} records "
+                f"({es.distinct} distinct; repeated records are not new evidence)"
+            )
+        lines += [
             f"violations: {len(self.violations)}; drifted features: {self.drifted_features or 'none'}",
         ]
         for v in self.violations:
@@ -136,10 +166,14 @@ class _Config:
     completeness_tolerance: float
     compare: bool
     evaluate: bool
+    significance: float = DEFAULT_SIGNIFICANCE
 
 
 def _config(
-    constraints: dict[str, Any], threshold: float, completeness_tolerance: float
+    constraints: dict[str, Any],
+    threshold: float,
+    completeness_tolerance: float,
+    significance: float = DEFAULT_SIGNIFICANCE,
 ) -> _Config:
     cfg = constraints.get("monitoring_config") or {}
     dist = cfg.get("distribution_constraints") or {}
@@ -156,6 +190,10 @@ def _config(
         raise ValueError(
             f"threshold must be between 0 and 1 (a distance between CDFs), got {threshold}"
         )
+    if not 0.0 < significance < 1.0:
+        raise ValueError(
+            f"significance must be between 0 and 1 (the false-alarm rate per feature), got {significance}"
+        )
     return _Config(
         threshold=threshold,
         categorical_threshold=threshold,
@@ -165,6 +203,7 @@ def _config(
         completeness_tolerance=completeness_tolerance,
         compare=str(dist.get("perform_comparison", "Enabled")) == "Enabled",
         evaluate=str(cfg.get("evaluate_constraints", "Enabled")) == "Enabled",
+        significance=significance,
     )
 
 
@@ -184,6 +223,16 @@ class DriftComputation:
     violations: list[dict[str, str]]
     statistics: dict[str, Any]
     metrics: dict[str, float]
+    effective_size: EffectiveSize | None = None
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A compared feature before the sample-size-aware decision."""
+
+    baseline_size: float
+    #: CDF error of the baseline sketch (0 when it holds every baseline value)
+    resolution: float
 
 
 def compute_drift(
@@ -194,6 +243,7 @@ def compute_drift(
     threshold: float = formats.DEFAULT_THRESHOLD,
     completeness_tolerance: float = DEFAULT_COMPLETENESS_TOLERANCE,
     sketch_size: int = DEFAULT_SKETCH_SIZE,
+    significance: float = DEFAULT_SIGNIFICANCE,
 ) -> DriftComputation:
     """Compare ``current`` (one column per baseline feature) with a baseline, column by column.
 
@@ -202,13 +252,18 @@ def compute_drift(
     moments and buckets; the current-window quantiles come from a sort of at most 65,536
     values. Columns of ``current`` that the baseline does not know are reported as
     ``extra_column_check`` violations.
+
+    The drift decision comes after every column is read: the current window's effective size
+    (repeated rows count once) needs all columns. ``threshold`` is the minimum distance;
+    ``significance`` the per-feature false-alarm rate of the ``Robust`` method.
     """
     formats.check_statistics(statistics, "baseline statistics")
     formats.check_constraints(constraints, "baseline constraints")
-    cfg = _config(constraints, threshold, completeness_tolerance)
+    cfg = _config(constraints, threshold, completeness_tolerance, significance)
     base_stats = {f["name"]: f for f in statistics["features"]}
     n = len(current)
-    features: list[FeatureDrift] = []
+    hasher = RowHasher(n)
+    compared: list[tuple[FeatureDrift, _Pending | None]] = []
     violations: list[dict[str, str]] = []
     cur_stats: list[dict[str, Any]] = []
     metrics: dict[str, float] = {}
@@ -226,7 +281,7 @@ def compute_drift(
         type_name = cons.get("inferred_type", formats.UNKNOWN)
         base_completeness = float(cons.get("completeness", 1.0))
         if type_name in (formats.INTEGRAL, formats.FRACTIONAL):
-            fd, stat = _numeric_drift(
+            fd, stat, pending = _numeric_drift(
                 current[name],
                 name,
                 type_name,
@@ -235,21 +290,36 @@ def compute_drift(
                 n,
                 cfg,
                 sketch_size,
+                hasher,
+                _bounds(cons),
             )
         else:
             domain = tuple((cons.get("string_constraints") or {}).get("domains") or ())
-            fd, stat = _string_drift(
-                current[name], name, domain, base_stats.get(name), base_completeness, n, cfg
+            fd, stat, pending = _string_drift(
+                current[name],
+                name,
+                domain,
+                base_stats.get(name),
+                base_completeness,
+                n,
+                cfg,
+                hasher,
             )
-        features.append(fd)
+        compared.append((fd, pending))
         cur_stats.append(stat)
+    size = effective_size(hasher.hashes, lambda: _column_keys(current, compared)) if n else None
+    features: list[FeatureDrift] = []
+    for fd0, pending in compared:
+        fd = _decide(fd0, pending, size, cfg)
+        features.append(fd)
+        name = fd.name
         if fd.distance is not None:
             metrics[formats.DRIFT_METRIC_PREFIX + name] = fd.distance
         if fd.psi is not None:
             metrics[formats.PSI_METRIC_PREFIX + name] = fd.psi
         metrics[formats.NON_NULL_METRIC_PREFIX + name] = fd.completeness
         if cfg.evaluate and n:
-            violations += _feature_violations(fd, type_name, cfg, n)
+            violations += _feature_violations(fd, fd.inferred_type, cfg, n)
     known = {c["name"] for c in constraints["features"]}
     for extra in [c for c in current.columns if c not in known]:
         violations.append(
@@ -258,7 +328,58 @@ def compute_drift(
             )
         )
     current_statistics = {"version": 0.0, "dataset": {"item_count": n}, "features": cur_stats}
-    return DriftComputation(features, violations, current_statistics, metrics)
+    return DriftComputation(features, violations, current_statistics, metrics, size)
+
+
+def _bounds(cons: dict[str, Any]) -> tuple[float | None, float | None]:
+    """The ``min``/``max`` of a feature's num_constraints (our addition; absent = unbounded)."""
+    nc = cons.get("num_constraints") or {}
+    lo, hi = nc.get("min"), nc.get("max")
+    return (
+        float(lo) if isinstance(lo, int | float) else None,
+        float(hi) if isinstance(hi, int | float) else None,
+    )
+
+
+def _column_keys(current: pd.DataFrame, compared: list[tuple[FeatureDrift, Any]]) -> Any:
+    """Value keys per column (only read when rows repeat)."""
+    for fd, _ in compared:
+        col = current[fd.name]
+        yield pd.util.hash_array(col.astype(object).fillna("\x00").astype(str).to_numpy())
+
+
+def _decide(
+    fd: FeatureDrift, pending: _Pending | None, size: EffectiveSize | None, cfg: _Config
+) -> FeatureDrift:
+    """Apply the threshold: the minimum distance, and for Robust the KS critical distance at the
+    significance level for the effective sizes."""
+    if pending is None or fd.distance is None or size is None:
+        return fd
+    limit = cfg.threshold if fd.inferred_type != formats.STRING else cfg.categorical_threshold
+    source = f"comparison_threshold {limit:g}"
+    if cfg.method == "Robust":
+        # the rows where this feature is present, scaled down by the window's repetition
+        m_eff = size.effective * (fd.completeness if size.rows else 0.0)
+        critical = ks_threshold(pending.baseline_size, m_eff, cfg.significance) + pending.resolution
+        sizes = f"baseline n={pending.baseline_size:.0f}, current n={m_eff:.0f}" + (
+            f" effective of {size.rows} records ({size.distinct} distinct)"
+            if size.effective < size.rows
+            else ""
+        )
+        if critical > limit:
+            source = (
+                f"Robust: KS critical distance at significance {cfg.significance:g} for {sizes}"
+                f" (above comparison_threshold {limit:g})"
+            )
+            limit = critical
+        else:
+            source = (
+                f"Robust: comparison_threshold {limit:g} (above the KS critical distance "
+                f"{critical:.4f} at significance {cfg.significance:g} for {sizes})"
+            )
+    else:
+        source = f"Simple: comparison_threshold {limit:g}"
+    return replace(fd, drifted=fd.distance > limit, threshold=limit, threshold_source=source)
 
 
 def _baseline_sketch(stat: dict[str, Any] | None) -> QuantileSketch | None:
@@ -282,8 +403,11 @@ def _numeric_drift(
     n: int,
     cfg: _Config,
     sketch_size: int,
-) -> tuple[FeatureDrift, dict[str, Any]]:
+    hasher: RowHasher,
+    bounds: tuple[float | None, float | None],
+) -> tuple[FeatureDrift, dict[str, Any], _Pending | None]:
     col = coerce_numeric(series, integral=type_name == formats.INTEGRAL)
+    hasher.add_floats(col.values)
     present = n - col.num_missing
     completeness = present / n if n else 1.0
     mismatch = col.num_type_mismatch / present if present else 0.0
@@ -292,7 +416,7 @@ def _numeric_drift(
         values = values[~np.isnan(values)]
     sketch = _baseline_sketch(base_stat)
     distance = psi_value = None
-    drifted = False
+    pending: _Pending | None = None
     if sketch is not None and not sketch.empty and values.size:
         # the fast path: no sort of the current column
         prof = profile_against(sketch, values, sketch_size)
@@ -312,24 +436,43 @@ def _numeric_drift(
         )
         if cfg.compare:
             distance, psi_value = prof.linf, prof.psi
-            drifted = distance > cfg.threshold
-            if drifted and cfg.method == "Robust":
-                drifted = distance > ks_critical_value(sketch.count or values.size, values.size)
+            base_n = sketch.count or values.size
+            # a sketch of fewer points than baseline values has a CDF error of one point's step
+            k = sketch.values.size
+            resolution = 1.0 / (k - 1) if base_n > k > 1 else 0.0
+            pending = _Pending(float(base_n), resolution)
+        low, high = prof.min, prof.max
     else:
         summary = summarize_numeric(values)
         stat = summary_statistics(name, type_name, summary, col.num_missing, sketch_size)
+        low, high = summary.min, summary.max
+    out_of_range = 0
+    observed: tuple[float, float] | None = None
+    if values.size:
+        observed = (low, high)
+        lo, hi = bounds
+        if (lo is not None and low < lo) or (hi is not None and high > hi):
+            outside = np.zeros(values.size, dtype=bool)
+            if lo is not None:
+                outside |= values < lo
+            if hi is not None:
+                outside |= values > hi
+            out_of_range = int(np.count_nonzero(outside))
     fd = FeatureDrift(
         name,
         type_name,
         distance,
         psi_value,
-        drifted,
+        False,
         completeness,
         base_completeness,
         mismatch,
         0.0,
+        out_of_range=out_of_range,
+        value_range=bounds,
+        observed_range=observed,
     )
-    return fd, stat
+    return fd, stat, pending
 
 
 def _string_drift(
@@ -340,15 +483,17 @@ def _string_drift(
     base_completeness: float,
     n: int,
     cfg: _Config,
-) -> tuple[FeatureDrift, dict[str, Any]]:
+    hasher: RowHasher,
+) -> tuple[FeatureDrift, dict[str, Any], _Pending | None]:
     boolean = set(domain) <= {"true", "false"} and bool(domain)
     values = normalize_strings(series, boolean=boolean)
+    hasher.add_objects(values.to_numpy(dtype=object))
     summary = summarize_categorical(values, domain)
     completeness = summary.num_present / n if n else 1.0
     unknown = sum(summary.unknown_counts.values())
     unknown_fraction = unknown / summary.num_present if summary.num_present else 0.0
     distance = psi_value = None
-    drifted = False
+    pending: _Pending | None = None
     base_buckets = (
         ((base_stat or {}).get("string_statistics") or {})
         .get("distribution", {})
@@ -358,10 +503,7 @@ def _string_drift(
     if base_buckets and summary.num_present and cfg.compare:
         base_counts = {str(b["value"]): float(b["count"]) for b in base_buckets}
         distance, psi_value = categorical_linf(base_counts, summary)
-        drifted = distance > cfg.categorical_threshold
-        if drifted and cfg.method == "Robust":
-            base_n = int(sum(base_counts.values()))
-            drifted = distance > ks_critical_value(base_n, summary.num_present)
+        pending = _Pending(float(sum(base_counts.values())), 0.0)
     stat = {
         "name": name,
         "inferred_type": formats.STRING,
@@ -376,27 +518,40 @@ def _string_drift(
         formats.STRING,
         distance,
         psi_value,
-        drifted,
+        False,
         completeness,
         base_completeness,
         0.0,
         unknown_fraction,
     )
-    return fd, stat
+    return fd, stat, pending
 
 
 def _feature_violations(
     fd: FeatureDrift, type_name: str, cfg: _Config, n: int
 ) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
-    if fd.drifted and fd.distance is not None:
-        limit = cfg.threshold if type_name != formats.STRING else cfg.categorical_threshold
+    if fd.drifted and fd.distance is not None and fd.threshold is not None:
         out.append(
             _violation(
                 fd.name,
                 formats.BASELINE_DRIFT_CHECK,
-                f"Baseline drift distance: {fd.distance:.4f} exceeds threshold: {limit} "
-                f"(method {cfg.method}; PSI {fd.psi:.4f})",
+                f"Baseline drift distance: {fd.distance:.4f} exceeds threshold: "
+                f"{fd.threshold:.4g} ({fd.threshold_source}; PSI {fd.psi or 0.0:.4f})",
+            )
+        )
+    if fd.out_of_range and fd.observed_range is not None:
+        lo, hi = fd.value_range
+        allowed = f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+        present = fd.completeness * n
+        out.append(
+            _violation(
+                fd.name,
+                formats.VALUE_RANGE_CHECK,
+                f"{fd.out_of_range} values ({_pct(fd.out_of_range / present if present else 1.0)} "
+                f"of the present values) are outside the baseline range {allowed} "
+                f"(num_constraints min/max); observed min {fd.observed_range[0]:g}, "
+                f"max {fd.observed_range[1]:g}",
             )
         )
     if fd.type_mismatch_fraction > cfg.datatype_threshold:
@@ -490,10 +645,13 @@ def run_drift_check(
     *,
     threshold: float = formats.DEFAULT_THRESHOLD,
     completeness_tolerance: float = DEFAULT_COMPLETENESS_TOLERANCE,
+    significance: float = DEFAULT_SIGNIFICANCE,
 ) -> DriftReport:
     """Read the capture files, compare with the baseline, write the Model Monitor outputs.
 
-    ``threshold`` is the distance above which a feature drifts (numeric and categorical).
+    ``threshold`` is the minimum distance above which a feature drifts (numeric and
+    categorical); with the ``Robust`` method the distance must also exceed the KS critical
+    distance at ``significance`` for the effective sample sizes.
     Bad capture lines and records never stop the check: they are counted, listed in
     ``bad_records.jsonl`` and in the report.
     """
@@ -511,6 +669,7 @@ def run_drift_check(
         constraints,
         threshold=threshold,
         completeness_tolerance=completeness_tolerance,
+        significance=significance,
     )
     violations = _capture_violations(data, schema.feature_names) + result.violations
     out = Path(output_dir)
@@ -537,6 +696,7 @@ def run_drift_check(
         metrics=result.metrics,
         bad_records=data.bad_records,
         output_dir=out,
+        effective_size=result.effective_size,
     )
 
 
@@ -596,6 +756,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--completeness-tolerance", type=float, default=DEFAULT_COMPLETENESS_TOLERANCE
     )
     parser.add_argument(
+        "--significance",
+        type=float,
+        default=DEFAULT_SIGNIFICANCE,
+        help="per-feature false-alarm rate of the Robust drift test (default %(default)s)",
+    )
+    parser.add_argument(
         "--emit-cloudwatch", action="store_true", help="publish the metrics to CloudWatch"
     )
     parser.add_argument("--endpoint-name", default=env.get("endpoint_name", "local-endpoint"))
@@ -612,6 +778,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             Path(args.output_dir),
             threshold=args.threshold,
             completeness_tolerance=args.completeness_tolerance,
+            significance=args.significance,
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"drift check failed: {exc}", file=sys.stderr)

@@ -30,6 +30,9 @@ BASELINE_DRIFT_CHECK = "baseline_drift_check"
 MISSING_COLUMN_CHECK = "missing_column_check"
 EXTRA_COLUMN_CHECK = "extra_column_check"
 CATEGORICAL_VALUES_CHECK = "categorical_values_check"
+#: Not a Model Monitor check: numeric values outside the num_constraints min/max (the schema's
+#: allowed range), which our baselines add next to Model Monitor's ``is_non_negative``.
+VALUE_RANGE_CHECK = "value_range_check"
 CHECK_TYPES = (
     DATA_TYPE_CHECK,
     COMPLETENESS_CHECK,
@@ -37,6 +40,7 @@ CHECK_TYPES = (
     MISSING_COLUMN_CHECK,
     EXTRA_COLUMN_CHECK,
     CATEGORICAL_VALUES_CHECK,
+    VALUE_RANGE_CHECK,
 )
 
 # Model Monitor's inferred types.

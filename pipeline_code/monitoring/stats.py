@@ -452,3 +452,115 @@ def categorical_linf(
         return 0.0, 0.0
     bp, cp = b / b.sum(), c / c.sum()
     return float(np.max(np.abs(bp - cp))), psi_from_fractions(bp, cp)
+
+
+#: Default significance level of the drift test (per feature).
+DEFAULT_SIGNIFICANCE = 0.05
+_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+class RowHasher:
+    """A 64-bit hash of every row, built one column at a time (two in-place passes per column).
+
+    Used to find repeated rows: a row captured many times is one observation, not many.
+    """
+
+    def __init__(self, rows: int) -> None:
+        self.hashes = np.zeros(rows, dtype=np.uint64)
+
+    def add_floats(self, values: FloatArray) -> None:
+        """Fold a float64 column (NaN = missing) into the row hashes."""
+        bits = np.add(values, 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
+        np.bitwise_xor(self.hashes, bits, out=self.hashes)
+        np.multiply(self.hashes, _HASH_MULT, out=self.hashes)
+        np.bitwise_xor(self.hashes, self.hashes >> np.uint64(29), out=self.hashes)
+
+    def add_objects(self, values: Any) -> None:
+        """Fold a column of strings (None/NaN = missing) into the row hashes."""
+        import pandas as pd
+
+        hashed = pd.util.hash_array(pd.Series(values, dtype=object).fillna("\x00").to_numpy())
+        np.bitwise_xor(self.hashes, hashed.astype(np.uint64), out=self.hashes)
+        np.multiply(self.hashes, _HASH_MULT, out=self.hashes)
+        np.bitwise_xor(self.hashes, self.hashes >> np.uint64(29), out=self.hashes)
+
+
+def _run_lengths(sorted_keys: npt.NDArray[Any]) -> IntArray:
+    """Lengths of the runs of equal values in a sorted array."""
+    if sorted_keys.size == 0:
+        return np.empty(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    return np.diff(np.append(starts, sorted_keys.size)).astype(np.int64)
+
+
+def collision_probability(keys: npt.NDArray[Any]) -> float:
+    """Unbiased chance that two different rows of the column hold the same value."""
+    m = keys.size
+    if m < 2:
+        return 0.0
+    c = _run_lengths(np.sort(keys)).astype(np.float64)
+    return float((np.dot(c, c) - m) / (m * (m - 1.0)))
+
+
+@dataclass(frozen=True)
+class EffectiveSize:
+    """How much evidence a window of rows holds.
+
+    ``effective`` is Kish's effective sample size of the distinct rows weighted by how often
+    each was seen (``rows**2 / sum(count**2)``), corrected for the repeats that independent
+    draws would produce by chance when the feature space is small: ``rows`` independent draws
+    repeat rows with probability ``q`` per pair, which gives ``sum(count**2) ~ rows * (1 +
+    (rows - 1) * q)``; only the repetition beyond that reduces the evidence.
+    """
+
+    rows: int
+    distinct: int
+    effective: float
+    #: chance repeats: estimated pairwise collision probability of independent rows
+    chance_collision: float
+
+
+def effective_size(hashes: npt.NDArray[np.uint64], column_keys: Any = None) -> EffectiveSize:
+    """Effective sample size of a window from its row hashes (see :class:`EffectiveSize`).
+
+    ``column_keys`` is called only when rows repeat: it yields one array of value keys per
+    column, whose collision probabilities multiply (columns taken as independent, which
+    underestimates chance repeats of correlated columns: the error errs toward fewer alarms).
+    """
+    m = int(hashes.size)
+    if m == 0:
+        return EffectiveSize(0, 0, 0.0, 0.0)
+    s = np.sort(hashes)
+    if not np.any(s[1:] == s[:-1]):
+        return EffectiveSize(m, m, float(m), 0.0)
+    counts = _run_lengths(s).astype(np.float64)
+    sum_sq = float(np.dot(counts, counts))
+    q = 1.0
+    if column_keys is not None:
+        for keys in column_keys():
+            q *= collision_probability(keys)
+            if q * (m - 1) < 1e-6:  # chance repeats are negligible from here on
+                break
+    else:
+        q = 0.0
+    expected_sq = m * (1.0 + (m - 1) * min(q, 1.0))
+    eff = min(float(m), m * expected_sq / sum_sq)
+    return EffectiveSize(m, int(counts.size), eff, q)
+
+
+def ks_threshold(n_baseline: float, n_current: float, alpha: float = DEFAULT_SIGNIFICANCE) -> float:
+    """Two-sample Kolmogorov-Smirnov critical distance at level ``alpha`` for (effective) sizes.
+
+    The asymptotic distance with Stephens' small-sample correction,
+    ``c(alpha) / (sqrt(ne) + 0.12 + 0.11 / sqrt(ne))`` with ``ne = n m / (n + m)``, which
+    follows the exact test closely from a few dozen rows on (see
+    ``benchmarks/bench_drift_false_alarms.py``). Sizes may be fractional (effective sizes).
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"significance level must be between 0 and 1, got {alpha}")
+    if n_baseline <= 0 or n_current <= 0:
+        return math.inf
+    ne = n_baseline * n_current / (n_baseline + n_current)
+    root = math.sqrt(ne)
+    c_alpha = math.sqrt(-math.log(alpha / 2.0) / 2.0)
+    return min(1.0, c_alpha / (root + 0.12 + 0.11 / root))

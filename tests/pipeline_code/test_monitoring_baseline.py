@@ -247,7 +247,12 @@ def test_constraints_content(baseline_result: dict[str, Any], baseline_frame: pd
     assert cons["total_charges"]["completeness"] == pytest.approx(
         baseline_frame["total_charges"].notna().mean()
     )
-    assert cons["monthly_charges"]["num_constraints"] == {"is_non_negative": True}
+    # the schema range is kept (issue 8 item 8); it used to be is_non_negative only
+    assert cons["monthly_charges"]["num_constraints"] == {
+        "is_non_negative": True,
+        "min": 0.0,
+        "max": 300.0,
+    }
     assert cons["paperless_billing"]["string_constraints"]["domains"] == ["false", "true"]
     assert cons["contract_type"]["string_constraints"]["domains"] == [
         "month-to-month",
