@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_mlops.constructs._notifications import allow_notifiers
-from cdk_mlops.constructs._util import prop_error, stack_scoped_name
+from cdk_mlops.constructs._util import check_prop, prop_error, stack_scoped_name
 
 _ALIAS_PREFIX = re.compile(r"alias/[a-zA-Z0-9/_-]+")
 _KEY_ACTIONS = [
@@ -38,7 +38,8 @@ class EncryptionKeys(Construct):
 
     :param alias_prefix: alias prefix; keys get ``<prefix>/data``, ``<prefix>/logs`` and
         ``<prefix>/notifications``. Aliases are unique per account and region. Default
-        ``alias/<stack name>`` (two stacks in one account never collide).
+        ``alias/<stack name>`` (two stacks in one account never collide). May be a token (a
+        ``CfnParameter``); KMS checks the resolved name.
     :param removal_policy: what happens to the keys when the stack is deleted. Default RETAIN
         (deleting a key destroys every object encrypted with it).
     :param pending_window: waiting period before a scheduled deletion. Default 30 days (7 to 30).
@@ -58,19 +59,18 @@ class EncryptionKeys(Construct):
         super().__init__(scope, construct_id)
         if alias_prefix is None:
             alias_prefix = "alias/" + stack_scoped_name(self, "", max_length=200)
-        reserved = alias_prefix.lower() == "alias/aws" or alias_prefix.lower().startswith(
-            "alias/aws/"
+        # A token (a CfnParameter, an imported value) is checked by KMS when it is resolved.
+        check_prop(
+            self,
+            "alias_prefix",
+            alias_prefix,
+            _valid_alias_prefix,
+            "Start it with 'alias/', use letters, digits, '/', '_' and '-', and not 'alias/aws/' "
+            "(reserved for AWS managed keys), e.g. 'alias/mlops'.",
         )
-        if reserved or not _ALIAS_PREFIX.fullmatch(alias_prefix):
-            raise prop_error(
-                "EncryptionKeys",
-                "alias_prefix",
-                alias_prefix,
-                "Start it with 'alias/', use letters, digits, '/', '_' and '-', and not 'alias/aws/' "
-                "(reserved for AWS managed keys), e.g. 'alias/mlops'.",
-            )
         rotation = rotation_period or cdk.Duration.days(365)
         _check_whole_days(
+            self,
             "rotation_period",
             rotation,
             90,
@@ -79,6 +79,7 @@ class EncryptionKeys(Construct):
         )
         window = pending_window or cdk.Duration.days(30)
         _check_whole_days(
+            self,
             "pending_window",
             window,
             7,
@@ -106,10 +107,27 @@ class EncryptionKeys(Construct):
         allow_notifiers(self.notifications_key)
 
 
-def _check_whole_days(prop: str, duration: cdk.Duration, low: int, high: int, fix: str) -> None:
+def _valid_alias_prefix(prefix: str) -> bool:
+    reserved = prefix.lower() == "alias/aws" or prefix.lower().startswith("alias/aws/")
+    return not reserved and bool(_ALIAS_PREFIX.fullmatch(prefix))
+
+
+def _check_whole_days(
+    keys: EncryptionKeys, prop: str, duration: cdk.Duration, low: int, high: int, fix: str
+) -> None:
+    if duration.is_unresolved():
+        # Not skipped: kms.Key itself compares the period with its range at synth time, so a
+        # token can never pass; say so instead of showing the token's encoded number.
+        raise prop_error(
+            keys,
+            prop,
+            duration.to_human_string(),
+            "kms.Key checks this period when the app is synthesized, so it cannot come from a "
+            "parameter or an imported value; give a literal cdk.Duration.days(...).",
+        )
     days = float(duration.to_days(integral=False))
     if not (days.is_integer() and low <= days <= high):
-        raise prop_error("EncryptionKeys", prop, f"{days:g} days", fix)
+        raise prop_error(keys, prop, f"{days:g} days", fix)
 
 
 def allow_cloudwatch_logs(key: kms.Key) -> None:

@@ -268,51 +268,76 @@ def test_alias_prefix_may_start_with_the_letters_aws(prefix: str) -> None:
 
 # ------------------------------------------------------------------ validation
 
+#: Every message names the construct and its path (stack "Test", construct "Keys").
+_AT = r"^EncryptionKeys at Test/Keys: "
+
+
+def test_alias_prefix_may_come_from_a_parameter() -> None:
+    # KMS checks the resolved name at deploy time; synth must not reject the token.
+    def build(stack: cdk.Stack) -> None:
+        prefix = cdk.CfnParameter(stack, "AliasPrefix").value_as_string
+        EncryptionKeys(stack, "Keys", alias_prefix=prefix)
+
+    t, _ = template_of(build)
+    t.has_resource_properties(
+        "AWS::KMS::Alias", {"AliasName": {"Fn::Join": ["", [{"Ref": "AliasPrefix"}, "/data"]]}}
+    )
+
+
+@pytest.mark.parametrize("prop", ["rotation_period", "pending_window"])
+def test_fails_clearly_when_a_period_comes_from_a_parameter(prop: str) -> None:
+    # kms.Key compares the period with its range at synth time, so a token can never pass.
+    stack = fresh_stack()
+    days = cdk.CfnParameter(stack, "Days", type="Number").value_as_number
+    kwargs: dict[str, Any] = {prop: cdk.Duration.days(days)}
+    with pytest.raises(ValueError, match=_AT + rf"{prop}='<token> days'.*literal"):
+        EncryptionKeys(stack, "Keys", **kwargs)
+
 
 @pytest.mark.parametrize("prefix", ["mlops", "mlops/alias", "Alias/mlops", "aliases/mlops"])
 def test_fails_when_alias_prefix_does_not_start_with_alias(prefix: str) -> None:
-    with pytest.raises(ValueError, match=rf"alias_prefix='{prefix}'.*Start it with 'alias/'"):
+    with pytest.raises(ValueError, match=_AT + rf"alias_prefix='{prefix}'.*Start it with 'alias/'"):
         EncryptionKeys(fresh_stack(), "Keys", alias_prefix=prefix)
 
 
 @pytest.mark.parametrize("prefix", ["alias/aws/", "alias/aws/mlops"])
 def test_fails_when_alias_prefix_is_reserved_for_aws_managed_keys(prefix: str) -> None:
     with pytest.raises(
-        ValueError, match=rf"alias_prefix='{prefix}'.*reserved for AWS managed keys"
+        ValueError, match=_AT + rf"alias_prefix='{prefix}'.*reserved for AWS managed keys"
     ):
         EncryptionKeys(fresh_stack(), "Keys", alias_prefix=prefix)
 
 
 def test_fails_when_alias_prefix_is_bare_alias() -> None:
     # 'alias/' alone would give aliases like 'alias//data'.
-    with pytest.raises(ValueError, match=r"alias_prefix='alias/'.*e\.g\. 'alias/mlops'"):
+    with pytest.raises(ValueError, match=_AT + r"alias_prefix='alias/'.*e\.g\. 'alias/mlops'"):
         EncryptionKeys(fresh_stack(), "Keys", alias_prefix="alias/")
 
 
 @pytest.mark.parametrize("prefix", ["alias/aws", "alias/AWS/mlops"])
 def test_fails_when_alias_prefix_makes_aliases_under_alias_aws(prefix: str) -> None:
     with pytest.raises(
-        ValueError, match=rf"alias_prefix='{prefix}'.*reserved for AWS managed keys"
+        ValueError, match=_AT + rf"alias_prefix='{prefix}'.*reserved for AWS managed keys"
     ):
         EncryptionKeys(fresh_stack(), "Keys", alias_prefix=prefix)
 
 
 def test_fails_when_alias_prefix_has_characters_kms_rejects() -> None:
-    with pytest.raises(ValueError, match=r"alias_prefix='alias/my ml'"):
+    with pytest.raises(ValueError, match=_AT + r"alias_prefix='alias/my ml'"):
         EncryptionKeys(fresh_stack(), "Keys", alias_prefix="alias/my ml")
 
 
 @pytest.mark.parametrize("days", [30, 89, 2561])
 def test_fails_when_rotation_period_is_outside_90_to_2560_days(days: int) -> None:
     with pytest.raises(
-        ValueError, match=rf"rotation_period='{days} days'.*every 90 to 2560 whole days"
+        ValueError, match=_AT + rf"rotation_period='{days} days'.*every 90 to 2560 whole days"
     ):
         EncryptionKeys(fresh_stack(), "Keys", rotation_period=cdk.Duration.days(days))
 
 
 def test_fails_when_rotation_period_is_not_a_whole_number_of_days() -> None:
     # 2201 hours = 91.7 days: inside the range, but KMS takes whole days only.
-    with pytest.raises(ValueError, match=r"rotation_period='91\.7083 days'.*whole days"):
+    with pytest.raises(ValueError, match=_AT + r"rotation_period='91\.7083 days'.*whole days"):
         EncryptionKeys(fresh_stack(), "Keys", rotation_period=cdk.Duration.hours(2201))
 
 
@@ -320,11 +345,11 @@ def test_fails_when_rotation_period_is_not_a_whole_number_of_days() -> None:
 def test_fails_when_pending_window_is_outside_7_to_30_days(days: int) -> None:
     with pytest.raises(
         ValueError,
-        match=rf"pending_window='{days} days' is not allowed\. KMS waits 7 to 30 whole days",
+        match=_AT + rf"pending_window='{days} days' is not allowed\. KMS waits 7 to 30 whole days",
     ):
         EncryptionKeys(fresh_stack(), "Keys", pending_window=cdk.Duration.days(days))
 
 
 def test_fails_when_pending_window_is_not_a_whole_number_of_days() -> None:
-    with pytest.raises(ValueError, match=r"pending_window='7\.04167 days'.*whole days"):
+    with pytest.raises(ValueError, match=_AT + r"pending_window='7\.04167 days'.*whole days"):
         EncryptionKeys(fresh_stack(), "Keys", pending_window=cdk.Duration.hours(7 * 24 + 1))
