@@ -13,7 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
 from cdk_mlops.constructs._notifications import encrypted_topic
-from cdk_mlops.constructs._util import EMAIL, is_token, prop_error
+from cdk_mlops.constructs._util import EMAIL, check_prop, prop_error
 
 
 def _is_number(value: object) -> bool:
@@ -23,7 +23,8 @@ def _is_number(value: object) -> bool:
 class CostGuard(Construct):
     """A monthly cost budget with actual and forecast alerts to a KMS-encrypted SNS topic.
 
-    :param monthly_limit_usd: the monthly budget in USD. Default 100.
+    :param monthly_limit_usd: the monthly budget in USD. Default 100. May be a token (a
+        ``CfnParameter`` number), like the thresholds and the addresses.
     :param actual_thresholds_percent: alert when actual spend passes these percentages of the
         limit. Default (80, 100).
     :param forecast_threshold_percent: alert when the month's forecast passes this percentage.
@@ -47,25 +48,25 @@ class CostGuard(Construct):
         budget_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not is_token(monthly_limit_usd) and not (
-            _is_number(monthly_limit_usd) and monthly_limit_usd > 0
-        ):
-            raise prop_error(
-                "CostGuard",
-                "monthly_limit_usd",
-                monthly_limit_usd,
-                "Give the monthly budget in USD as a number above 0, e.g. 100.",
-            )
+        # Numbers and addresses may be tokens (a CfnParameter): Budgets and SNS check them when
+        # they are resolved. NaN and infinity are never tokens (jsii cannot carry them).
+        check_prop(
+            self,
+            "monthly_limit_usd",
+            monthly_limit_usd,
+            lambda v: _is_number(v) and v > 0,
+            "Give the monthly budget in USD as a number above 0, e.g. 100.",
+        )
         if isinstance(alert_emails, str):
             raise prop_error(
-                "CostGuard",
+                self,
                 "alert_emails",
                 alert_emails,
                 "Give a list of addresses, e.g. ['ml@example.com'].",
             )
         if not isinstance(actual_thresholds_percent, (list, tuple)):
             raise prop_error(
-                "CostGuard",
+                self,
                 "actual_thresholds_percent",
                 actual_thresholds_percent,
                 "Give a list of percentages, e.g. [80, 100].",
@@ -74,38 +75,38 @@ class CostGuard(Construct):
         if forecast_threshold_percent is not None:
             named.append(("forecast_threshold_percent", forecast_threshold_percent))
         for prop, t in named:
-            if not (_is_number(t) and 0 < t <= 1000):
-                raise prop_error(
-                    "CostGuard",
-                    prop,
-                    t,
-                    "Use a percentage of the limit above 0 and at most 1000, e.g. 80.",
-                )
+            check_prop(
+                self,
+                prop,
+                t,
+                lambda v: _is_number(v) and 0 < v <= 1000,
+                "Use a percentage of the limit above 0 and at most 1000, e.g. 80.",
+            )
         if not named:
             raise prop_error(
-                "CostGuard",
+                self,
                 "actual_thresholds_percent",
                 list(actual_thresholds_percent),
                 "Give at least one alert threshold (or a forecast_threshold_percent).",
             )
         if len(set(actual_thresholds_percent)) != len(actual_thresholds_percent):
             raise prop_error(
-                "CostGuard",
+                self,
                 "actual_thresholds_percent",
                 list(actual_thresholds_percent),
                 "Each threshold may appear once; remove the repeats.",
             )
         repeated = sorted({e for e in alert_emails if list(alert_emails).count(e) > 1})
         if repeated:
-            raise prop_error("CostGuard", "alert_emails", repeated, "Give each address once.")
+            raise prop_error(self, "alert_emails", repeated, "Give each address once.")
         for email in alert_emails:
-            if not is_token(email) and not EMAIL.fullmatch(email):
-                raise prop_error(
-                    "CostGuard",
-                    "alert_emails",
-                    email,
-                    "Give e-mail addresses like 'ml-platform@example.com'.",
-                )
+            check_prop(
+                self,
+                "alert_emails",
+                email,
+                EMAIL.fullmatch,
+                "Give e-mail addresses like 'ml-platform@example.com'.",
+            )
 
         self.topic = encrypted_topic(
             self, "Topic", key=encryption_key, display_name="Budget alerts"

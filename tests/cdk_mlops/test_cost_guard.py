@@ -283,12 +283,32 @@ def test_monthly_limit_token_is_not_validated_at_synth_time() -> None:
     assert stack.resolve(guard.monthly_limit_usd) == {"Ref": "Limit"}
 
 
+def test_threshold_tokens_are_not_validated_at_synth_time() -> None:
+    # Percentages from CfnParameters: Budgets checks the resolved numbers at deploy time.
+    stack = cdk.Stack(new_app(), "Test")
+    actual = cdk.CfnParameter(stack, "Actual", type="Number").value_as_number
+    forecast = cdk.CfnParameter(stack, "Forecast", type="Number").value_as_number
+    CostGuard(
+        stack, "Cost", actual_thresholds_percent=(actual,), forecast_threshold_percent=forecast
+    )
+    budget = next(iter(Template.from_stack(stack).find_resources("AWS::Budgets::Budget").values()))
+    thresholds = [
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
+        for n in budget["Properties"]["NotificationsWithSubscribers"]
+    ]
+    assert thresholds == [("ACTUAL", {"Ref": "Actual"}), ("FORECASTED", {"Ref": "Forecast"})]
+
+
 # ------------------------------------------------------------------ validation
 
 
 @pytest.mark.parametrize("limit", [0, -5, -0.01, True, "100", None])
 def test_fails_when_the_monthly_limit_is_not_a_positive_number(limit: Any) -> None:
-    pattern = re.escape(f"monthly_limit_usd={limit!r} is not allowed") + ".*number above 0"
+    pattern = (
+        r"^CostGuard at Test/Cost: "
+        + re.escape(f"monthly_limit_usd={limit!r} is not allowed")
+        + ".*number above 0"
+    )
     with pytest.raises(ValueError, match=pattern):
         CostGuard(fresh_stack(), "Cost", monthly_limit_usd=limit)
 
@@ -303,7 +323,8 @@ def _notified(guard: CostGuard) -> list[tuple[str, float]]:
 
 def _threshold_error(prop: str, value: Any) -> str:
     return (
-        re.escape(f"CostGuard: {prop}={value!r} is not allowed")
+        r"CostGuard at [\w/]+: "
+        + re.escape(f"{prop}={value!r} is not allowed")
         + ".*above 0 and at most 1000, e.g. 80"
     )
 
@@ -335,7 +356,7 @@ def test_fails_when_the_monthly_limit_is_not_finite_without_killing_jsii() -> No
     )
     lines = done.stdout.splitlines()
     for limit in ("nan", "inf", "-inf"):
-        message = f"CostGuard: monthly_limit_usd={limit} is not allowed."
+        message = f"CostGuard at Test/Cost: monthly_limit_usd={limit} is not allowed."
         assert any(line.startswith(message) for line in lines), done.stdout
     assert "kernel alive: After" in lines, done.stdout
     assert done.returncode == 0
@@ -372,7 +393,7 @@ def test_thresholds_up_to_1000_percent_are_accepted(threshold: float) -> None:
     ],
 )
 def test_fails_naming_the_threshold_prop(kwargs: dict[str, Any], prop: str) -> None:
-    with pytest.raises(ValueError, match=rf"^CostGuard: {prop}="):
+    with pytest.raises(ValueError, match=rf"^CostGuard at Test/Cost: {prop}="):
         CostGuard(fresh_stack(), "Cost", **kwargs)
 
 
