@@ -17,7 +17,13 @@ same. ``code/`` holds ``inference.py`` and the modules the inference handler imp
 ``data_version.json``) and the code version.
 
 Hyperparameters: ``model_type`` (``hgb`` = HistGradientBoostingClassifier, or ``logistic``), ``learning_rate``, ``max_iter``, ``max_leaf_nodes``, ``max_depth``,
-``l2_regularization``, ``C`` (logistic), ``random_state``.
+``l2_regularization``, ``C`` (logistic), ``random_state``, and early stopping (``hgb``):
+``early_stopping`` (default true), ``validation_fraction`` (0.1) and ``n_iter_no_change`` (10).
+Early stopping holds out ``validation_fraction`` of the training rows (stratified, seeded by
+``random_state``, so training stays deterministic) and stops when the log loss on them has not
+improved for ``n_iter_no_change`` iterations. It uses its own hold-out, not the validation
+channel, so the validation metrics stay an unbiased check. ``metadata.json`` records in
+``early_stopping`` whether it stopped early and at which iteration.
 
     SM_CHANNEL_TRAIN=out/splits/train SM_MODEL_DIR=out/model \\
         python -m pipeline_code.training.train --model_type hgb --max_iter 150
@@ -35,7 +41,7 @@ import tarfile
 import tempfile
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +69,7 @@ HYPERPARAMETERS_FILE = Path("/opt/ml/input/config/hyperparameters.json")
 FAILURE_FILE = Path("/opt/ml/output/failure")
 DATA_VERSION_FILE = "data_version.json"  # written by preprocess next to each split
 MODEL_TYPES: tuple[str, ...] = ("hgb", "logistic")
+MIN_HOLDOUT_ROWS_PER_CLASS = 5  # early stopping's hold-out must hold this many of each class
 
 
 class HyperparameterError(ValueError):
@@ -81,6 +88,9 @@ class Hyperparameters:
     l2_regularization: float = 0.0
     C: float = 1.0
     random_state: int = 0
+    early_stopping: bool = True
+    validation_fraction: float = 0.1
+    n_iter_no_change: int = 10
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> Hyperparameters:
@@ -111,6 +121,12 @@ class Hyperparameters:
             ("max_depth", self.max_depth is None or self.max_depth >= 1, "at least 1 (or unset)"),
             ("l2_regularization", self.l2_regularization >= 0, "0 or more"),
             ("C", self.C > 0, "greater than 0"),
+            (
+                "validation_fraction",
+                0 < self.validation_fraction < 1,
+                "between 0 and 1 (exclusive), e.g. 0.1",
+            ),
+            ("n_iter_no_change", self.n_iter_no_change >= 1, "at least 1"),
         ]
         for name, ok, rule in checks:
             if not ok:
@@ -138,6 +154,15 @@ def _convert(name: str, value: Any, annotation: Any) -> Any:
         if "None" in kind:
             return None
         raise HyperparameterError(f"hyperparameter {name} needs a value, got {value!r}")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off"):
+            return False
+        raise HyperparameterError(f"hyperparameter {name}={value!r} must be true or false")
     try:
         if kind.startswith("int"):
             number = float(value)
@@ -184,7 +209,11 @@ def build_pipeline(schema: Schema, hp: Hyperparameters) -> Pipeline:
             max_leaf_nodes=hp.max_leaf_nodes,
             max_depth=hp.max_depth,
             l2_regularization=hp.l2_regularization,
-            early_stopping=False,  # deterministic: the same data and seed give the same model
+            # Seeded hold-out: the same data and seed still give the same model.
+            early_stopping=hp.early_stopping,
+            validation_fraction=hp.validation_fraction if hp.early_stopping else None,
+            n_iter_no_change=hp.n_iter_no_change,
+            scoring="loss",
             random_state=hp.random_state,
         )
     else:
@@ -195,6 +224,38 @@ def build_pipeline(schema: Schema, hp: Hyperparameters) -> Pipeline:
 def features_and_target(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, np.ndarray]:
     """``(X, y)``: exactly ``schema.feature_names`` (sensitive attributes excluded) and 0/1 labels."""
     return df[schema.feature_names], df[schema.target.name].to_numpy(dtype=np.int64)
+
+
+def early_stopping_info(pipeline: Pipeline, hp: Hyperparameters) -> dict[str, Any]:
+    """What early stopping did: ``enabled``, ``stopped_early``, ``iterations`` (fitted),
+    ``best_iteration`` (lowest hold-out loss) and the settings; ``enabled`` is false for models
+    without iterations to stop (``logistic``)."""
+    model = pipeline.named_steps["model"]
+    if not isinstance(model, HistGradientBoostingClassifier):
+        return {
+            "enabled": False,
+            "stopped_early": False,
+            "reason": f"{hp.model_type} has no boosting iterations",
+        }
+    n_iter = int(model.n_iter_)
+    info: dict[str, Any] = {
+        "enabled": bool(hp.early_stopping),
+        "stopped_early": bool(hp.early_stopping) and n_iter < hp.max_iter,
+        "iterations": n_iter,
+        "max_iter": hp.max_iter,
+    }
+    if hp.early_stopping:
+        scores = np.asarray(model.validation_score_, dtype=float)  # index i: after i iterations
+        info.update(
+            {
+                "best_iteration": int(np.argmax(scores)) if len(scores) else None,
+                "best_validation_loss": float(-scores.max()) if len(scores) else None,
+                "scoring": "loss",
+                "validation_fraction": hp.validation_fraction,
+                "n_iter_no_change": hp.n_iter_no_change,
+            }
+        )
+    return info
 
 
 def quick_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
@@ -236,12 +297,36 @@ def train(
     train_df = read_table(train_path, schema)
     x, y = features_and_target(train_df, schema)
     if len(np.unique(y)) < 2:
+        # Name the user's label values (the file's), not the encoded 0/1.
+        labels = {1: schema.target.positive, 0: schema.target.negative}
+        holds = "no rows"
+        if len(y):
+            present = int(y[0])
+            holds = (
+                f"only {schema.target.name}={labels[present]} rows "
+                f"(no {schema.target.name}={labels[1 - present]})"
+            )
         raise ValueError(
-            f"training data {str(train_path)!r} has only one class in {schema.target.name!r}; "
-            "both classes are needed"
+            f"training data {str(train_path)!r} has {holds}; both classes "
+            f"({labels[1]!r} and {labels[0]!r}) are needed"
         )
-    pipeline = build_pipeline(schema, hp)
+    fit_hp = hp
+    skipped_early_stopping: str | None = None
+    if hp.model_type == "hgb" and hp.early_stopping:
+        smaller = int(min(np.bincount(y, minlength=2)))
+        if smaller * hp.validation_fraction < MIN_HOLDOUT_ROWS_PER_CLASS:
+            # Too few rows for a hold-out that says anything: train all max_iter iterations.
+            fit_hp = replace(hp, early_stopping=False)
+            skipped_early_stopping = (
+                f"turned off: the smaller class has {smaller} rows, so a validation_fraction of "
+                f"{hp.validation_fraction} would hold out fewer than {MIN_HOLDOUT_ROWS_PER_CLASS} "
+                "of them"
+            )
+    pipeline = build_pipeline(schema, fit_hp)
     pipeline.fit(x, y)
+    stopping = early_stopping_info(pipeline, fit_hp)
+    if skipped_early_stopping:
+        stopping["reason"] = skipped_early_stopping
     metrics = {"train": quick_metrics(y, pipeline.predict_proba(x)[:, 1])}
     validation_rows = 0
     if validation_path is not None:
@@ -263,6 +348,7 @@ def train(
         "validation_rows": validation_rows,
         "training_positive_rate": float(y.mean()),
         "metrics": metrics,
+        "early_stopping": stopping,
         "library_versions": {
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,14 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
+from pipeline_code.data.tables import read_table
 from pipeline_code.evaluation.bias import bias_metrics
 from pipeline_code.evaluation.evaluate import evaluate, main
-from pipeline_code.evaluation.gate import check_quality_gate
+from pipeline_code.evaluation.gate import check_quality_gate, record_quality_gate
 from pipeline_code.evaluation.metrics import SCALAR_METRICS, binary_classification_metrics
 from pipeline_code.evaluation.report import render_report, roc_svg
 from pipeline_code.schema import Schema
+from pipeline_code.training.train import Hyperparameters, train
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +244,212 @@ def test_gate_fails_clearly_on_bad_files_and_thresholds(tmp_path: Path) -> None:
         check_quality_gate({}, "auc", 0.7)
     with pytest.raises(ValueError, match="finite number"):
         check_quality_gate({}, "auc", math.nan)
+
+
+# ------------------------------------------------ quality gate on the lower bound (item 4)
+SURVEY_LIKE = {
+    "binary_classification_metrics": {"auc": {"value": 0.687, "standard_deviation": 0.018}}
+}
+
+
+def test_gate_on_the_lower_confidence_bound() -> None:
+    """AUC 0.687 +- 0.018: the point gate at 0.7 rejects it; a lower-bound gate states a
+    confidence instead (one-sided, value - z * std. dev., z = 1.645 at 0.95)."""
+    assert not check_quality_gate(SURVEY_LIKE, "auc", 0.7).passed
+    lower = 0.687 - 1.6448536 * 0.018
+    ok = check_quality_gate(SURVEY_LIKE, "auc", 0.65, bound="lower")
+    assert ok.passed and ok.value == pytest.approx(lower) and ok.point_value == 0.687
+    assert (ok.bound, ok.confidence_level, ok.standard_deviation) == ("lower", 0.95, 0.018)
+    assert "auc lower 95% confidence bound = 0.6574" in ok.message
+    assert "0.6870 - 1.645 x std. dev. 0.0180" in ok.message
+    bad = check_quality_gate(SURVEY_LIKE, "auc", 0.66, bound="lower", confidence_level=0.95)
+    assert not bad.passed and "required >= 0.66" in bad.message
+    loose = check_quality_gate(SURVEY_LIKE, "auc", 0.66, bound="lower", confidence_level=0.8)
+    assert loose.passed and loose.value == pytest.approx(0.687 - 0.8416212 * 0.018)
+    # the point gate is unchanged and says so
+    assert check_quality_gate(SURVEY_LIKE, "auc", 0.68).to_record()["bound"] == "point"
+
+
+def test_lower_bound_gate_fails_clearly_without_a_standard_deviation() -> None:
+    no_boot = {
+        "binary_classification_metrics": {"auc": {"value": 0.8, "standard_deviation": "NaN"}}
+    }
+    result = check_quality_gate(no_boot, "auc", 0.7, bound="lower")
+    assert not result.passed and result.value is None and "--bootstrap 2 or more" in result.message
+    data = {**SURVEY_LIKE, "bias_metrics": {"g": {"demographic_parity_difference": 0.1}}}
+    with pytest.raises(ValueError, match="higher is better"):
+        check_quality_gate(data, "bias_metrics.g.demographic_parity_difference", 0.2, bound="lower")
+    with pytest.raises(ValueError, match="gate bound must be one of \\['point', 'lower'\\]"):
+        check_quality_gate(SURVEY_LIKE, "auc", 0.7, bound="upper")
+    with pytest.raises(ValueError, match="confidence level"):
+        check_quality_gate(SURVEY_LIKE, "auc", 0.7, bound="lower", confidence_level=1.0)
+    # a dotted path to the registry value also finds the standard deviation beside it
+    dotted = check_quality_gate(
+        SURVEY_LIKE, "binary_classification_metrics.auc.value", 0.65, bound="lower"
+    )
+    assert dotted.passed and dotted.value == pytest.approx(0.687 - 1.6448536 * 0.018)
+
+
+def test_evaluation_holds_lower_bounds_a_pipeline_condition_can_read(
+    evaluation: tuple[dict[str, Any], Path],
+) -> None:
+    result, _ = evaluation
+    auc = result["binary_classification_metrics"]["auc"]
+    bounds = result["confidence_bounds"]
+    assert bounds["confidence_level"] == 0.95 and bounds["z"] == pytest.approx(1.644854)
+    assert "value - z * standard_deviation" in bounds["method"]
+    expected = auc["value"] - 1.6448536 * auc["standard_deviation"]
+    assert bounds["auc"]["lower"] == pytest.approx(expected)
+    # the same number through the gate, whether computed or read from the section
+    assert check_quality_gate(result, "auc", 0.5, bound="lower").value == pytest.approx(expected)
+    assert check_quality_gate(result, "confidence_bounds.auc.lower", 0.5).value == pytest.approx(
+        expected
+    )
+
+
+def test_recorded_gate_says_which_value_and_bound_were_compared(
+    evaluation: tuple[dict[str, Any], Path], tmp_path: Path
+) -> None:
+    _, out = evaluation
+    shutil.copy(out / "evaluation.json", tmp_path / "evaluation.json")
+    result = check_quality_gate(tmp_path / "evaluation.json", "auc", 0.6, bound="lower")
+    data = record_quality_gate(tmp_path / "evaluation.json", result)
+    on_disk = json.loads((tmp_path / "evaluation.json").read_text())
+    assert on_disk == data
+    gate = on_disk["quality_gate"]
+    assert gate["bound"] == "lower" and gate["confidence_level"] == 0.95
+    assert gate["compared_value"] == pytest.approx(result.value)
+    assert gate["point_value"] == on_disk["binary_classification_metrics"]["auc"]["value"]
+    assert (gate["operator"], gate["threshold"], gate["passed"]) == (">=", 0.6, True)
+    page = (tmp_path / "report.html").read_text()
+    assert "<h2>Quality gate</h2>" in page
+    assert "compared the lower 0.9500 one-sided confidence bound of auc" in page
+    point = check_quality_gate(tmp_path / "evaluation.json", "auc", 0.6)
+    record_quality_gate(tmp_path / "evaluation.json", point)
+    assert "compared the point value of auc" in (tmp_path / "report.html").read_text()
+
+
+def test_evaluate_main_takes_the_confidence_level(
+    churn_model: Path, churn_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    args = ["--model", str(churn_model), "--test", str(churn_splits["test"])]
+    assert main([*args, "--output-dir", str(tmp_path), "--confidence-level", "0.9"]) == 0
+    on_disk = json.loads((tmp_path / "evaluation.json").read_text())
+    assert on_disk["confidence_bounds"]["confidence_level"] == 0.9
+    assert on_disk["evaluation_info"]["confidence_level"] == 0.9
+    with pytest.raises(ValueError, match="confidence level"):
+        main([*args, "--output-dir", str(tmp_path / "x"), "--confidence-level", "95"])
+
+
+# ------------------------------------------------------ the user's label values (item 5)
+@pytest.fixture(scope="module")
+def flipped_evaluation(
+    churn: Schema, churn_splits: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Any], Path]:
+    """A model whose schema says the file wrote the positive class as ``0`` (and negative
+    ``1``): the encoded 1 (positive) rows are the user's ``0``."""
+    flipped = Schema.from_dict(
+        {**churn.to_dict(), "target": {"name": "churned", "positive": 0, "negative": 1}}
+    )
+    base = tmp_path_factory.mktemp("flipped")
+    trained = train(churn_splits["train"], base / "model", flipped, Hyperparameters(max_iter=20))
+    return evaluate(trained.model_dir, churn_splits["test"], base / "evaluation"), base
+
+
+def test_report_shows_the_users_labels_not_the_encoding(
+    flipped_evaluation: tuple[dict[str, Any], Path],
+) -> None:
+    result, base = flipped_evaluation
+    labels = result["evaluation_info"]["labels"]
+    assert labels == {
+        "target": "churned",
+        "positive": "0",
+        "negative": "1",
+        "encoding": {"1": "0", "0": "1"},
+    }
+    cm = result["binary_classification_metrics"]["confusion_matrix"]  # machine keys: encoded
+    assert set(cm) == {"0", "1"} and cm["1"]["1"] > 0
+    page = (base / "evaluation" / "report.html").read_text()
+    # the row of the user's class 0 (encoded 1) holds the encoded-1 counts, columns likewise
+    assert "<th></th><th>predicted 1</th><th>predicted 0</th>" in page
+    assert f"<tr><th>actual 0</th><td>{cm['1']['0']}</td><td>{cm['1']['1']}</td></tr>" in page
+    assert f"<tr><th>actual 1</th><td>{cm['0']['0']}</td><td>{cm['0']['1']}</td></tr>" in page
+    assert "positive class <b>0</b>, negative class <b>1</b>" in page
+
+
+def test_one_class_test_data_is_named_by_the_users_label(
+    churn: Schema,
+    churn_splits: dict[str, Path],
+    flipped_evaluation: tuple[dict[str, Any], Path],
+    tmp_path: Path,
+) -> None:
+    _, base = flipped_evaluation
+    test = read_table(churn_splits["test"], churn)
+    test[test["churned"] == 1].to_csv(tmp_path / "test.csv", index=False)  # user's 0 only
+    result = evaluate(base / "model", tmp_path / "test.csv", tmp_path / "out", bootstrap=0)
+    info = result["evaluation_info"]
+    assert info["classes_present"] == ["0"]
+    assert info["warnings"] == [
+        "the test data holds only churned=0 rows (no churned=1): AUC and the curves are undefined"
+    ]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "ROC curve undefined: the test data has only 0 rows" in page
+
+
+# --------------------------------------- report: threshold, PR curve, importance (item 9)
+def test_report_names_threshold_and_draws_the_precision_recall_curve(
+    evaluation: tuple[dict[str, Any], Path],
+) -> None:
+    result, out = evaluation
+    page = (out / "report.html").read_text()
+    assert "Decision threshold <b>0.5000</b>: a row is predicted <b>1</b>" in page
+    assert "Target <b>churned</b>" in page
+    assert "<h2>Precision-recall curve</h2><svg" in page
+    assert page.count("<polyline") == 2  # ROC and precision-recall
+    assert 'aria-label="Precision-recall curve"' in page
+    assert page.count("<circle") == 2  # the threshold's operating point on both curves
+    # the PR marker sits at (recall, precision) of the threshold
+    m = result["binary_classification_metrics"]
+    pad, inner = 40, 240
+    cx = pad + m["recall"]["value"] * inner
+    cy = pad + (1 - m["precision"]["value"]) * inner
+    assert f'<circle cx="{cx:.1f}" cy="{cy:.1f}"' in page
+
+
+def test_feature_importance_is_permutation_on_a_bounded_seeded_sample(
+    churn: Schema, churn_model: Path, churn_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    runs = [
+        evaluate(
+            churn_model,
+            churn_splits["test"],
+            tmp_path / run,
+            bootstrap=0,
+            importance_rows=150,
+            importance_repeats=2,
+            seed=4,
+        )["feature_importance"]
+        for run in ("a", "b")
+    ]
+    fi = runs[0]
+    assert fi == runs[1]  # seeded
+    assert (fi["method"], fi["scoring"], fi["rows"], fi["n_repeats"]) == (
+        "permutation",
+        "roc_auc",
+        150,
+        2,
+    )
+    assert fi["test_rows"] > 150
+    assert set(fi["features"]) == set(churn.feature_names)
+    means = [v["mean"] for v in fi["features"].values()]
+    assert means == sorted(means, reverse=True) and means[0] > 0
+    page = (tmp_path / "a" / "report.html").read_text()
+    assert "<h2>Feature importance</h2>" in page
+    assert 'aria-label="Permutation feature importance"' in page
+    assert "150 rows sampled of" in page
+    top = next(iter(fi["features"]))
+    assert f">{top}</text>" in page
+    off = evaluate(
+        churn_model, churn_splits["test"], tmp_path / "off", bootstrap=0, importance_rows=0
+    )["feature_importance"]
+    assert off["features"] == {} and off["skipped"] == "turned off"

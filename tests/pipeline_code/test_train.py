@@ -175,8 +175,77 @@ def test_single_class_training_data_is_refused(
 ) -> None:
     df = read_table(churn_splits["train"], churn)
     df[df["churned"] == 0].to_csv(tmp_path / "train.csv", index=False)
-    with pytest.raises(ValueError, match="only one class"):
+    with pytest.raises(ValueError, match="only churned=0 rows \\(no churned=1\\)"):
         train(tmp_path / "train.csv", tmp_path / "m", churn, Hyperparameters(max_iter=5))
+
+
+# ------------------------------------------------------- labels as the user wrote them (item 5)
+def test_single_class_message_names_the_users_labels_not_the_encoding(
+    churn: Schema, churn_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    """The file wrote the positive class as ``0``: encoded 1 rows are the user's ``0``."""
+    flipped = Schema.from_dict(
+        {**churn.to_dict(), "target": {"name": "churned", "positive": 0, "negative": 1}}
+    )
+    df = read_table(churn_splits["train"], churn)
+    df[df["churned"] == 1].to_csv(tmp_path / "train.csv", index=False)  # positives only
+    with pytest.raises(ValueError) as caught:
+        train(tmp_path / "train.csv", tmp_path / "m", flipped, Hyperparameters(max_iter=5))
+    assert "only churned=0 rows (no churned=1)" in str(caught.value)
+
+
+# -------------------------------------------------------------------- early stopping (item 4)
+def test_early_stopping_is_on_by_default_and_recorded(
+    churn: Schema, churn_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    """A model that would overfit (many fast iterations) stops early; metadata says where."""
+    hp = Hyperparameters(max_iter=400, learning_rate=0.5, max_leaf_nodes=63)
+    assert hp.early_stopping and hp.validation_fraction == 0.1 and hp.n_iter_no_change == 10
+    result = train(churn_splits["train"], tmp_path / "es", churn, hp)
+    stop = result.metadata["early_stopping"]
+    assert stop["enabled"] is True and stop["stopped_early"] is True
+    assert stop["best_iteration"] < stop["iterations"] < 400
+    assert stop["iterations"] == stop["best_iteration"] + hp.n_iter_no_change
+    pipeline, _s, meta = load_model_dir(tmp_path / "es")
+    assert pipeline.named_steps["model"].n_iter_ == stop["iterations"]
+    assert meta["early_stopping"] == stop
+    assert meta["hyperparameters"]["early_stopping"] is True
+    # Turned off, the same settings run every iteration.
+    off = train(
+        churn_splits["train"],
+        tmp_path / "off",
+        churn,
+        Hyperparameters(max_iter=40, learning_rate=0.5, early_stopping=False),
+    ).metadata["early_stopping"]
+    assert off == {"enabled": False, "stopped_early": False, "iterations": 40, "max_iter": 40}
+
+
+def test_early_stopping_hyperparameters_parse_and_validate() -> None:
+    hp = Hyperparameters.from_mapping(
+        {"early_stopping": "false", "validation_fraction": "0.2", "n_iter_no_change": "5"}
+    )
+    assert (hp.early_stopping, hp.validation_fraction, hp.n_iter_no_change) == (False, 0.2, 5)
+    assert Hyperparameters.from_mapping({"early_stopping": "True"}).early_stopping is True
+    with pytest.raises(HyperparameterError, match="early_stopping='maybe' must be true or false"):
+        Hyperparameters.from_mapping({"early_stopping": "maybe"})
+    with pytest.raises(HyperparameterError, match=r"validation_fraction=1\.0 must be between"):
+        Hyperparameters.from_mapping({"validation_fraction": 1})
+    with pytest.raises(HyperparameterError, match="n_iter_no_change=0 must be at least 1"):
+        Hyperparameters.from_mapping({"n_iter_no_change": 0})
+
+
+def test_early_stopping_is_skipped_with_too_few_rows_and_says_why(
+    churn: Schema, churn_splits: dict[str, Path], tmp_path: Path
+) -> None:
+    df = read_table(churn_splits["train"], churn)
+    small = pd.concat([df[df["churned"] == 1].head(20), df[df["churned"] == 0].head(60)])
+    small.to_csv(tmp_path / "train.csv", index=False)
+    meta = train(
+        tmp_path / "train.csv", tmp_path / "m", churn, Hyperparameters(max_iter=15)
+    ).metadata
+    stop = meta["early_stopping"]
+    assert stop["enabled"] is False and stop["iterations"] == 15
+    assert "smaller class has 20 rows" in stop["reason"]
 
 
 def test_packaging_and_loading_fail_clearly_without_a_model(tmp_path: Path) -> None:
