@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_mlops.compliance import acknowledge, checkov_skip
-from cdk_mlops.constructs._util import prop_error
+from cdk_mlops.constructs._util import check_prop, prop_error
 
 
 class Zone(enum.Enum):
@@ -87,6 +88,8 @@ class DataLake(Construct):
     :param bucket_overrides: ``s3.Bucket`` keyword arguments merged over the secure defaults for a
         zone, e.g. ``{Zone.RAW: {"bucket_name": "acme-raw"}}``. Overrides that switch off a
         secure default (encryption, TLS, versioning, public access, ACLs) are rejected.
+        Values that are tokens (a ``CfnParameter`` bucket name or TLS version) pass; S3 checks
+        them when they are resolved.
     :param removal_policy: default RETAIN.
     :param noncurrent_version_expiration: default 90 days.
     :param raw_tiering: storage class transitions for the raw zone. Default Standard-IA after
@@ -316,16 +319,17 @@ class DataLake(Construct):
                 )
         return chosen
 
-    @staticmethod
-    def _validate(existing: dict[Zone, s3.IBucket], overrides: dict[Zone, dict[str, Any]]) -> None:
+    def _validate(
+        self, existing: dict[Zone, s3.IBucket], overrides: dict[Zone, dict[str, Any]]
+    ) -> None:
         for zone in (*existing, *overrides):
             if not isinstance(zone, Zone):
                 raise prop_error(
-                    "DataLake", "zone key", zone, f"Use a Zone member: {[z.name for z in Zone]}."
+                    self, "zone key", zone, f"Use a Zone member: {[z.name for z in Zone]}."
                 )
         for zone in existing.keys() & overrides.keys():
             raise prop_error(
-                "DataLake",
+                self,
                 f"bucket_overrides[{zone.name}]",
                 sorted(overrides[zone]),
                 f"existing_buckets[{zone.name}] is also given; configure an existing bucket where it is defined, "
@@ -335,7 +339,7 @@ class DataLake(Construct):
             unknown = sorted(set(props) - _BUCKET_KWARGS)
             if unknown:
                 raise prop_error(
-                    "DataLake",
+                    self,
                     f"bucket_overrides[{zone.name}]",
                     unknown,
                     "These are not s3.Bucket arguments.",
@@ -343,7 +347,7 @@ class DataLake(Construct):
             enc = props.get("encryption")
             if enc is not None and enc not in (s3.BucketEncryption.KMS, s3.BucketEncryption.DSSE):
                 raise prop_error(
-                    "DataLake",
+                    self,
                     f"bucket_overrides[{zone.name}].encryption",
                     enc,
                     "The data lake encrypts every zone with a customer-managed KMS key; remove the override, "
@@ -351,20 +355,26 @@ class DataLake(Construct):
                 )
             for key, fix in _NEVER.items():
                 if key in props:
-                    raise prop_error(
-                        "DataLake", f"bucket_overrides[{zone.name}].{key}", props[key], fix
-                    )
+                    raise prop_error(self, f"bucket_overrides[{zone.name}].{key}", props[key], fix)
             for key, (required, fix) in _FORBIDDEN.items():
                 if key in props and not _same(props[key], required):
-                    raise prop_error(
-                        "DataLake", f"bucket_overrides[{zone.name}].{key}", props[key], fix
-                    )
+                    raise prop_error(self, f"bucket_overrides[{zone.name}].{key}", props[key], fix)
             if "minimum_tls_version" in props:
-                tls = props["minimum_tls_version"]
-                if not isinstance(tls, (int, float)) or tls < 1.2:
-                    raise prop_error(
-                        "DataLake",
-                        f"bucket_overrides[{zone.name}].minimum_tls_version",
-                        tls,
-                        "The data lake denies TLS below 1.2; use 1.2 or 1.3, or remove the override.",
-                    )
+                # A token (a CfnParameter) lands in the bucket policy's condition and is resolved
+                # at deploy time. NaN and infinity are refused: jsii cannot carry them.
+                check_prop(
+                    self,
+                    f"bucket_overrides[{zone.name}].minimum_tls_version",
+                    props["minimum_tls_version"],
+                    _tls_at_least_1_2,
+                    "The data lake denies TLS below 1.2; use 1.2 or 1.3, or remove the override.",
+                )
+
+
+def _tls_at_least_1_2(tls: object) -> bool:
+    return (
+        isinstance(tls, (int, float))
+        and not isinstance(tls, bool)
+        and math.isfinite(tls)
+        and tls >= 1.2
+    )

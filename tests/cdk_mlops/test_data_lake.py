@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -606,6 +607,46 @@ def test_grants_go_through_existing_buckets_and_their_keys(existing: Built) -> N
 # ------------------------------------------------------------------ validation
 
 
+#: Every message names the construct and its path (stack "Test", construct "Lake").
+_AT = r"^DataLake at Test/Lake: "
+
+
+def test_token_bucket_names_and_tls_version_pass_construction() -> None:
+    # An imported bucket and overrides from CfnParameters: S3 checks them at deploy time.
+    stack = cdk.Stack(new_app(), "Test")
+    raw_name = cdk.CfnParameter(stack, "RawName").value_as_string
+    curated_name = cdk.CfnParameter(stack, "CuratedName").value_as_string
+    tls = cdk.CfnParameter(stack, "MinTls", type="Number").value_as_number
+    lake = DataLake(
+        stack,
+        "Lake",
+        existing_buckets={Zone.RAW: s3.Bucket.from_bucket_name(stack, "Raw", raw_name)},
+        bucket_overrides={Zone.CURATED: {"bucket_name": curated_name, "minimum_tls_version": tls}},
+    )
+    assert stack.resolve(lake.raw_bucket.bucket_name) == {"Ref": "RawName"}
+    t = Template.from_stack(stack)
+    t.has_resource_properties("AWS::S3::Bucket", {"BucketName": {"Ref": "CuratedName"}})
+    t.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {
+                                    "NumericLessThan": {"s3:TlsVersion": {"Ref": "MinTls"}}
+                                },
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
 @pytest.mark.parametrize(
     "encryption",
     [
@@ -617,7 +658,8 @@ def test_grants_go_through_existing_buckets_and_their_keys(existing: Built) -> N
 )
 def test_fails_when_an_override_weakens_encryption(encryption: s3.BucketEncryption) -> None:
     pattern = (
-        re.escape("bucket_overrides[RAW].encryption=")
+        _AT
+        + re.escape("bucket_overrides[RAW].encryption=")
         + f".*{encryption.name}.*customer-managed KMS key.*encryption_key="
     )
     with pytest.raises(ValueError, match=pattern):
@@ -637,24 +679,17 @@ def test_fails_when_an_override_weakens_encryption(encryption: s3.BucketEncrypti
 def test_fails_when_an_override_switches_off_a_secure_default(
     prop: str, value: Any, fix: str
 ) -> None:
-    pattern = re.escape(f"bucket_overrides[CURATED].{prop}=") + f".*{fix}"
+    pattern = _AT + re.escape(f"bucket_overrides[CURATED].{prop}=") + f".*{fix}"
     with pytest.raises(ValueError, match=pattern):
         DataLake(fresh_stack(), "Lake", bucket_overrides={Zone.CURATED: {prop: value}})
-
-
-#: Why the override tests below still fail: the fixes are defined but not wired into _validate.
-_NOT_WIRED = (
-    "data_lake.py:316-351 (_validate) never consults _NEVER (line 53) or _same (line 59), and "
-    "_FORBIDDEN (line 39) no longer lists server_access_logs_bucket and never listed "
-    "minimum_tls_version or encryption_key: "
-)
 
 
 def test_fails_when_an_override_sends_access_logs_elsewhere() -> None:
     stack = fresh_stack()
     other = s3.Bucket.from_bucket_name(stack, "Other", "somewhere-else")
     pattern = (
-        re.escape("bucket_overrides[RAW].server_access_logs_bucket=")
+        _AT
+        + re.escape("bucket_overrides[RAW].server_access_logs_bucket=")
         + ".*always go to the data lake's log bucket"
     )
     with pytest.raises(ValueError, match=pattern):
@@ -662,7 +697,7 @@ def test_fails_when_an_override_sends_access_logs_elsewhere() -> None:
 
 
 def test_fails_when_an_override_switches_off_access_logs() -> None:
-    pattern = re.escape("bucket_overrides[RAW].server_access_logs_bucket=None is not allowed")
+    pattern = _AT + re.escape("bucket_overrides[RAW].server_access_logs_bucket=None is not allowed")
     with pytest.raises(ValueError, match=pattern):
         DataLake(
             fresh_stack(), "Lake", bucket_overrides={Zone.RAW: {"server_access_logs_bucket": None}}
@@ -673,16 +708,17 @@ def test_fails_when_an_override_sets_the_encryption_key() -> None:
     stack = fresh_stack()
     key = kms.Key(stack, "Other", enable_key_rotation=True)
     pattern = (
-        re.escape("bucket_overrides[ARTIFACTS].encryption_key=")
+        _AT
+        + re.escape("bucket_overrides[ARTIFACTS].encryption_key=")
         + r".*DataLake\(encryption_key=\.\.\.\)"
     )
     with pytest.raises(ValueError, match=pattern):
         DataLake(stack, "Lake", bucket_overrides={Zone.ARTIFACTS: {"encryption_key": key}})
 
 
-@pytest.mark.parametrize("tls", [1.0, 1.1, None])
+@pytest.mark.parametrize("tls", [1.0, 1.1, None, math.nan, math.inf, True])
 def test_fails_when_an_override_lowers_the_minimum_tls_version(tls: float | None) -> None:
-    pattern = re.escape(f"bucket_overrides[RAW].minimum_tls_version={tls!r} is not allowed")
+    pattern = _AT + re.escape(f"bucket_overrides[RAW].minimum_tls_version={tls!r} is not allowed")
     with pytest.raises(ValueError, match=pattern):
         DataLake(fresh_stack(), "Lake", bucket_overrides={Zone.RAW: {"minimum_tls_version": tls}})
 
@@ -721,7 +757,9 @@ def test_fails_when_an_override_blocks_public_access_only_partly() -> None:
         ignore_public_acls=True,
         restrict_public_buckets=False,
     )
-    pattern = re.escape("bucket_overrides[RAW].block_public_access=") + ".*block all public access"
+    pattern = (
+        _AT + re.escape("bucket_overrides[RAW].block_public_access=") + ".*block all public access"
+    )
     with pytest.raises(ValueError, match=pattern):
         DataLake(
             fresh_stack(), "Lake", bucket_overrides={Zone.RAW: {"block_public_access": partly}}
@@ -736,7 +774,9 @@ def test_overrides_may_raise_the_minimum_tls_version() -> None:
 
 
 def test_fails_when_an_override_is_not_a_bucket_argument() -> None:
-    pattern = re.escape("bucket_overrides[CURATED]=['bucket_nmae']") + ".*not s3.Bucket arguments"
+    pattern = (
+        _AT + re.escape("bucket_overrides[CURATED]=['bucket_nmae']") + ".*not s3.Bucket arguments"
+    )
     with pytest.raises(ValueError, match=pattern):
         DataLake(fresh_stack(), "Lake", bucket_overrides={Zone.CURATED: {"bucket_nmae": "x"}})
 
@@ -745,7 +785,8 @@ def test_fails_when_a_zone_is_both_existing_and_overridden() -> None:
     stack = fresh_stack()
     raw = s3.Bucket.from_bucket_name(stack, "Raw", "acme-raw")
     pattern = (
-        re.escape("bucket_overrides[RAW]=['bucket_name']")
+        _AT
+        + re.escape("bucket_overrides[RAW]=['bucket_name']")
         + r".*existing_buckets\[RAW\] is also given"
     )
     with pytest.raises(ValueError, match=pattern):
@@ -763,7 +804,7 @@ def test_fails_when_a_zone_key_is_a_string(where: str) -> None:
     value: Any = (
         s3.Bucket.from_bucket_name(stack, "Raw", "acme-raw") if where == "existing_buckets" else {}
     )
-    with pytest.raises(ValueError, match=r"zone key='raw'.*Use a Zone member: \['RAW'"):
+    with pytest.raises(ValueError, match=_AT + r"zone key='raw'.*Use a Zone member: \['RAW'"):
         kwargs: dict[str, Any] = {where: {"raw": value}}
         DataLake(stack, "Lake", **kwargs)
 
