@@ -157,6 +157,8 @@ class RunLocalConfig:
     schema: str = "churn"
     metric: str = "auc"
     threshold: float = 0.7
+    gate_bound: str = "point"  # or "lower": the metric's lower confidence bound
+    confidence_level: float = 0.95
     skip_spark: bool = False
     bad_fraction: float = 0.02
     model_type: str = "hgb"
@@ -312,7 +314,13 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     eval_dir = out / "evaluation"
     with progress.step("evaluate") as rec:
         _reset(eval_dir)
-        evaluation = evaluate(tarball, split_dirs["test"], eval_dir, seed=cfg.seed)
+        evaluation = evaluate(
+            tarball,
+            split_dirs["test"],
+            eval_dir,
+            seed=cfg.seed,
+            confidence_level=cfg.confidence_level,
+        )
         m = evaluation["binary_classification_metrics"]
         rec.detail = ", ".join(
             f"{k} {m[k]['value']:.3f}" for k in ("auc", "f1", "accuracy") if m[k]["value"] != "NaN"
@@ -323,10 +331,18 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     summary["evaluation"] = str(eval_dir / EVALUATION_FILE)
 
     # 6. quality gate
-    from pipeline_code.evaluation.gate import check_quality_gate
+    from pipeline_code.evaluation.gate import check_quality_gate, record_quality_gate
 
     with progress.step("quality gate") as rec:
-        gate = check_quality_gate(eval_dir / EVALUATION_FILE, cfg.metric, cfg.threshold)
+        gate = check_quality_gate(
+            eval_dir / EVALUATION_FILE,
+            cfg.metric,
+            cfg.threshold,
+            bound=cfg.gate_bound,
+            confidence_level=cfg.confidence_level,
+        )
+        # evaluation.json and report.html say which value and bound were compared
+        record_quality_gate(eval_dir / EVALUATION_FILE, gate, report_file=eval_dir / REPORT_FILE)
         summary["quality_gate"] = asdict(gate)
         if not gate.passed:
             _write_summary(out, summary)
@@ -525,6 +541,19 @@ def add_run_local_arguments(run: argparse.ArgumentParser) -> None:
         "--threshold", type=float, default=0.7, help="quality-gate threshold (default: 0.7)"
     )
     run.add_argument(
+        "--gate-bound",
+        choices=("point", "lower"),
+        default="point",
+        help="compare the metric's value (point) or its one-sided lower confidence bound, "
+        "value - z * bootstrap std. dev. (lower) with the threshold (default: point)",
+    )
+    run.add_argument(
+        "--confidence-level",
+        type=float,
+        default=0.95,
+        help="confidence level of the lower bound (default: 0.95)",
+    )
+    run.add_argument(
         "--skip-spark", action="store_true", help="use the pandas ETL (same rules) instead of Spark"
     )
     run.add_argument(
@@ -624,6 +653,8 @@ def _config_from_args(args: argparse.Namespace) -> RunLocalConfig:
         schema=args.schema or "churn",
         metric=args.metric,
         threshold=args.threshold,
+        gate_bound=args.gate_bound,
+        confidence_level=args.confidence_level,
         skip_spark=args.skip_spark,
         max_quarantine_fraction=args.max_quarantine_fraction,
         bad_fraction=args.bad_fraction,
