@@ -375,7 +375,10 @@ def build_training_pipeline(
             parameters; each must be in ``PROCESSING_INSTANCE_TYPES`` /
             ``TRAINING_INSTANCE_TYPES``; the parameters allow ``PARAMETER_INSTANCE_TYPES``
             and the default.
-        metric: JSON path in ``evaluation.json`` of the quality-gate metric.
+        metric: JSON path in ``evaluation.json`` of the quality-gate metric;
+            ``confidence_bounds.auc.lower`` gates on AUC's one-sided lower confidence bound
+            (value - z * bootstrap std. dev., level 0.95 unless the Evaluate command passes
+            ``--confidence-level``) instead of its point value.
         threshold: default of ``MetricThreshold``; the gate passes when metric >= threshold.
         hyperparameters: passed to the training job.
         approval_status: default of ``ModelApprovalStatus`` (manual approval at level 2).
