@@ -12,6 +12,7 @@ from cdk_mlops.constructs.network import (
     DEFAULT_INTERFACE_ENDPOINTS,
     STUDIO_REQUIRED_ENDPOINTS,
     Network,
+    availability_zones_context,
 )
 from cdk_mlops.constructs.pipeline_code import PipelineCode
 from cdk_mlops.constructs.studio import DataScientistRole, StudioEnvironment
@@ -42,5 +43,6 @@ __all__ = [
     "TrainingPipelineBase",
     "VpcHardening",
     "Zone",
+    "availability_zones_context",
     "close_default_security_group",
 ]

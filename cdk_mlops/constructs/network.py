@@ -62,7 +62,7 @@ class Network(Construct):
         ``ec2.SecurityGroup``) or a literal CIDR (``ec2.Peer.ipv4("10.1.0.0/16")``). The
         endpoints always admit the VPC's CIDR when it is known at synth time (a VPC this
         construct creates, ``Vpc.from_lookup``, a literal ``vpc_cidr_block``); when the CIDR is
-        a token (another stack's VPC, a CIDR from an SSM parameter) they admit
+        a token (another stack's VPC, a CIDR from an SSM parameter) or not given they admit
         ``workload_security_group`` instead, plus these peers. With private DNS the endpoints
         answer for the whole VPC, so list here whatever else in it calls these services.
         Default none.
@@ -216,8 +216,8 @@ class Network(Construct):
             )
             # cdk-nag's ingress rules cannot evaluate a CIDR token (they throw), so a VPC whose
             # CIDR is unknown at synth time admits the workload security group instead.
-            cidr = ip_addresses if self.created_vpc else vpc.vpc_cidr_block
-            if is_token(cidr):
+            cidr = ip_addresses if self.created_vpc else _cidr_of(vpc)
+            if cidr is None or is_token(cidr):
                 self.endpoint_security_group.add_ingress_rule(
                     self.workload_security_group, ec2.Port.tcp(443), "HTTPS from ML workloads"
                 )
@@ -230,14 +230,38 @@ class Network(Construct):
                     peer, ec2.Port.tcp(443), "HTTPS from a peer given in endpoint_peers"
                 )
             for service in endpoints:
-                self.interface_endpoints[service.short_name] = vpc.add_interface_endpoint(
-                    _endpoint_id(service.short_name),
-                    service=service,
-                    subnets=self.subnet_selection,
-                    security_groups=[self.endpoint_security_group],
-                    private_dns_enabled=True,
-                    open=False,
+                self.interface_endpoints[service.short_name] = self._interface_endpoint(
+                    vpc, service, self.endpoint_security_group
                 )
+
+    def _interface_endpoint(
+        self,
+        vpc: ec2.IVpc,
+        service: ec2.InterfaceVpcEndpointAwsService,
+        security_group: ec2.ISecurityGroup,
+    ) -> ec2.InterfaceVpcEndpoint:
+        endpoint_id = _endpoint_id(service.short_name)
+        if self.created_vpc:
+            return vpc.add_interface_endpoint(
+                endpoint_id,
+                service=service,
+                subnets=self.subnet_selection,
+                security_groups=[security_group],
+                private_dns_enabled=True,
+                open=False,
+            )
+        # Under this construct, so a VPC from another stack stays untouched (its stack would
+        # otherwise hold endpoints that reference this stack's security group: a cycle).
+        return ec2.InterfaceVpcEndpoint(
+            self,
+            endpoint_id,
+            vpc=vpc,
+            service=service,
+            subnets=self.subnet_selection,
+            security_groups=[security_group],
+            private_dns_enabled=True,
+            open=False,
+        )
 
     def _check_availability_zones(self, zones: list[str], max_azs: int) -> None:
         fix = (
@@ -269,7 +293,7 @@ class Network(Construct):
 
     def _check_endpoint_peer(self, peer: ec2.IPeer) -> None:
         rule = peer.to_ingress_rule_config()
-        cidr = rule.get("cidrIp", rule.get("cidrIpv6")) if isinstance(rule, dict) else None
+        cidr = rule.cidr_ip or rule.cidr_ipv6
         if cidr is None:
             return
         if is_token(cidr):
@@ -313,6 +337,58 @@ class Network(Construct):
             interface_endpoints=frozenset(self.interface_endpoints),
             all_interface_endpoints_known=self.created_vpc,
         )
+
+
+def availability_zones_context(
+    *, account: str, region: str, zones: Sequence[str]
+) -> dict[str, list[str]]:
+    """The context entry that answers CDK's availability-zone lookup for one account and region.
+
+    A stack with a concrete ``env`` asks CDK for the account's zones (``Vpc`` does, with
+    ``max_azs`` or with explicit ``availability_zones``, which it checks against that list); the
+    CDK CLI answers from ``cdk.context.json`` or calls AWS. Commit the entry to
+    ``cdk.context.json`` (``json.dumps`` of this), or pass it as ``cdk.App(context=...)``, and
+    synthesis needs no AWS credentials::
+
+        availability_zones_context(
+            account="111111111111", region="eu-west-1", zones=["eu-west-1a", "eu-west-1b"]
+        )
+        # {"availability-zones:account=111111111111:region=eu-west-1": ["eu-west-1a", "eu-west-1b"]}
+
+    :param zones: the zones of the region the account may use (``aws ec2
+        describe-availability-zones``), or the ones your VPCs should use.
+    """
+    for name, value, pattern in (
+        ("account", account, r"\d{12}"),
+        ("region", region, r"[a-z]{2}(-[a-z]+)+-\d+"),
+    ):
+        if is_token(value) or not re.fullmatch(pattern, value):
+            raise prop_error(
+                "availability_zones_context",
+                name,
+                value,
+                "Pass the literal 12-digit account and region of the stack's env, "
+                'e.g. account="111111111111", region="eu-west-1".',
+            )
+    bad = [z for z in zones if not (isinstance(z, str) and z.startswith(region) and z != region)]
+    if not zones or bad:
+        raise prop_error(
+            "availability_zones_context",
+            "zones",
+            list(zones),
+            f'Pass one or more zones of {region}, e.g. ["{region}a", "{region}b"].',
+        )
+    return {f"availability-zones:account={account}:region={region}": list(zones)}
+
+
+def _cidr_of(vpc: ec2.IVpc) -> str | None:
+    """The VPC's CIDR, or None when an imported VPC was given none (reading it then throws)."""
+    try:
+        return vpc.vpc_cidr_block
+    except RuntimeError as exc:
+        if "CannotPerformOperationVpcCidr" in str(exc):
+            return None
+        raise
 
 
 def _endpoint_id(short_name: str) -> str:

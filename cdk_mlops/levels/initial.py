@@ -23,6 +23,8 @@ class InitialSettings:
         endpoints only when ``interface_endpoints`` is given). Default: a new VPC.
     :param interface_endpoints: interface endpoints of the VPC. Default the network's defaults.
     :param max_azs: AZs of a new VPC. Default 2.
+    :param availability_zones: the zones of a new VPC instead of ``max_azs``, so a stack with a
+        named account synthesizes without an AWS lookup. Default: looked up.
     :param idle_timeout: Studio idle shutdown. Default 60 minutes.
     :param removal_policy: for the data lake and keys. Default RETAIN.
     """
@@ -32,6 +34,7 @@ class InitialSettings:
     vpc: ec2.IVpc | None = None
     interface_endpoints: Sequence[ec2.InterfaceVpcEndpointAwsService] | None = None
     max_azs: int = 2
+    availability_zones: Sequence[str] | None = None
     idle_timeout: cdk.Duration | None = None
     removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN
 
@@ -60,6 +63,7 @@ class InitialLevel(Construct):
             "Network",
             vpc=s.vpc,
             max_azs=s.max_azs,
+            availability_zones=s.availability_zones,
             interface_endpoints=s.interface_endpoints,
             flow_logs_key=self.keys.logs_key,
         )

@@ -13,7 +13,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 
-from cdk_mlops.constructs import DEFAULT_INTERFACE_ENDPOINTS, STUDIO_REQUIRED_ENDPOINTS, Network
+from cdk_mlops.constructs import (
+    DEFAULT_INTERFACE_ENDPOINTS,
+    STUDIO_REQUIRED_ENDPOINTS,
+    Network,
+    availability_zones_context,
+)
 from tests.cdk_mlops.construct_fixtures import arn_of, fresh_stack, logical_id
 from tests.cdk_mlops.helpers import new_app
 
@@ -518,3 +523,464 @@ def test_empty_interface_endpoints_means_none() -> None:
     net = Network(fresh_stack(), "Net", interface_endpoints=[])
     assert net.interface_endpoints == {}
     assert net.endpoint_security_group is None
+
+
+# ------------------------------------------------------------------ a user's VPC, any CIDR
+# Issue 15: an existing VPC whose CIDR is a token (another stack's VPC, a CIDR from SSM) broke
+# cdk-nag's ingress rules; the endpoints now admit the workload security group instead.
+
+ACCOUNT_ENV = cdk.Environment(account="111111111111", region="eu-west-1")
+TWO_ENDPOINTS = [
+    ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+    ec2.InterfaceVpcEndpointAwsService.STS,
+]
+LOOKUP_KEY = (
+    "vpc-provider:account=111111111111:filter.vpc-id=vpc-0abc0abc0abc0abc0:region=eu-west-1:"
+    "returnAsymmetricSubnets=true"
+)
+LOOKUP_VALUE = {
+    "vpcId": "vpc-0abc0abc0abc0abc0",
+    "vpcCidrBlock": "10.7.0.0/16",
+    "availabilityZones": [],
+    "subnetGroups": [
+        {
+            "name": "Isolated",
+            "type": "Isolated",
+            "subnets": [
+                {
+                    "subnetId": f"subnet-0{az}{az}{az}{az}{az}{az}{az}{az}",
+                    "cidr": f"10.7.{i}.0/24",
+                    "availabilityZone": f"eu-west-1{az}",
+                    "routeTableId": f"rtb-0{az * 8}",
+                }
+                for i, az in enumerate("ab")
+            ],
+        }
+    ],
+}
+
+
+def _token_cidr_vpc(stack: cdk.Stack) -> ec2.IVpc:
+    """A VPC imported by id whose CIDR comes from an SSM parameter (a token at synth time)."""
+    from aws_cdk import aws_ssm as ssm
+
+    return ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Imported",
+        vpc_id="vpc-0123456789abcdef0",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        isolated_subnet_ids=ISOLATED_IDS,
+        isolated_subnet_route_table_ids=["rtb-0aaaaaaaa", "rtb-0bbbbbbbb"],
+        vpc_cidr_block=ssm.StringParameter.value_for_string_parameter(stack, "/network/cidr"),
+    )
+
+
+def _violations(outdir: str) -> list[tuple[str, str]]:
+    import json
+    from pathlib import Path
+
+    report = Path(outdir) / "validation-report.json"
+    if not report.exists():
+        return []
+    return [
+        (v["ruleName"], c["constructPath"])
+        for p in json.loads(report.read_text())["pluginReports"]
+        for v in p["violations"]
+        for c in v["violatingConstructs"]
+        if not v["ruleName"].startswith("Annotation::")
+    ]
+
+
+@dataclass
+class UserApp:
+    outdir: str
+    templates: dict[str, Template]
+    nets: dict[str, Network]
+
+
+@pytest.fixture(scope="module")
+def user_app(tmp_path_factory: pytest.TempPathFactory) -> UserApp:
+    """One app with every cdk-nag pack: a VPC of the user's own in one stack, hardened with
+    VpcHardening, and Networks with endpoints on a VPC from that stack, on a token CIDR and on
+    Vpc.from_lookup (its context supplied, so no AWS call)."""
+    from cdk_mlops.compliance import add_compliance_checks
+    from cdk_mlops.constructs import VpcHardening
+
+    outdir = str(tmp_path_factory.mktemp("user-vpc"))
+    app = new_app(outdir=outdir, **{LOOKUP_KEY: LOOKUP_VALUE})
+    add_compliance_checks(app)
+    shared = cdk.Stack(app, "SharedNetwork", env=ACCOUNT_ENV)
+    vpc = ec2.Vpc(
+        shared,
+        "Vpc",
+        ip_addresses=ec2.IpAddresses.cidr("10.9.0.0/16"),
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+        restrict_default_security_group=True,
+    )
+    VpcHardening(shared, "VpcHardening", vpc=vpc)
+    nets: dict[str, Network] = {}
+    other = cdk.Stack(app, "OtherStackVpc", env=ACCOUNT_ENV)
+    nets["other"] = Network(other, "Net", vpc=vpc, interface_endpoints=TWO_ENDPOINTS)
+    token = cdk.Stack(app, "TokenCidr", env=ACCOUNT_ENV)
+    nets["token"] = Network(
+        token, "Net", vpc=_token_cidr_vpc(token), interface_endpoints=TWO_ENDPOINTS
+    )
+    looked = cdk.Stack(app, "Lookup", env=ACCOUNT_ENV)
+    nets["lookup"] = Network(
+        looked,
+        "Net",
+        vpc=ec2.Vpc.from_lookup(looked, "Vpc", vpc_id="vpc-0abc0abc0abc0abc0"),
+        interface_endpoints=TWO_ENDPOINTS,
+    )
+    app.synth()  # raises on any unacknowledged finding
+    stacks = {"shared": shared, "other": other, "token": token, "lookup": looked}
+    return UserApp(outdir, {k: Template.from_stack(s) for k, s in stacks.items()}, nets)
+
+
+def test_user_vpcs_with_endpoints_pass_every_nag_pack(user_app: UserApp) -> None:
+    assert _violations(user_app.outdir) == []
+
+
+@pytest.mark.parametrize("case", ["other", "token"])
+def test_endpoints_on_a_vpc_with_a_token_cidr_admit_the_workload_sg(
+    user_app: UserApp, case: str
+) -> None:
+    template = user_app.templates[case]
+    net = user_app.nets[case]
+    stack = cdk.Stack.of(net)
+    endpoint_sg = stack.resolve(net.endpoint_security_group.security_group_id)  # type: ignore[union-attr]
+    workload_sg = stack.resolve(net.workload_security_group.security_group_id)
+    sg_props = template.to_json()["Resources"][endpoint_sg["Fn::GetAtt"][0]]["Properties"]
+    assert "SecurityGroupIngress" not in sg_props  # no CIDR rule built from the token
+    rules = [
+        r["Properties"]
+        for r in template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == endpoint_sg
+    ]
+    assert rules == [
+        {
+            "Description": "HTTPS from ML workloads",
+            "FromPort": 443,
+            "GroupId": endpoint_sg,
+            "IpProtocol": "tcp",
+            "SourceSecurityGroupId": workload_sg,
+            "ToPort": 443,
+        }
+    ]
+    template.resource_count_is("AWS::EC2::VPCEndpoint", 2)
+
+
+def test_a_vpc_from_another_stack_is_referenced_across_stacks(user_app: UserApp) -> None:
+    endpoint = next(
+        iter(user_app.templates["other"].find_resources("AWS::EC2::VPCEndpoint").values())
+    )
+    # A weak reference to the other stack's output (cdk.json: defaultCrossStackReferences).
+    assert endpoint["Properties"]["VpcId"]["Fn::GetStackOutput"]["StackName"] == "SharedNetwork"
+
+
+def test_endpoints_on_a_looked_up_vpc_admit_its_cidr(user_app: UserApp) -> None:
+    template = user_app.templates["lookup"]
+    found = template.find_resources(
+        "AWS::EC2::SecurityGroup",
+        {"Properties": {"GroupDescription": Match.string_like_regexp("^Interface endpoints")}},
+    )
+    [props] = [r["Properties"] for r in found.values()]
+    assert [(r["CidrIp"], r["FromPort"]) for r in props["SecurityGroupIngress"]] == [
+        ("10.7.0.0/16", 443)
+    ]
+    template.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {"VpcId": "vpc-0abc0abc0abc0abc0", "SubnetIds": ["subnet-0aaaaaaaa", "subnet-0bbbbbbbb"]},
+    )
+
+
+def test_hardened_user_vpc_has_a_closed_default_sg_and_encrypted_flow_logs(
+    user_app: UserApp,
+) -> None:
+    template = user_app.templates["shared"]
+    template.resource_count_is("Custom::VpcRestrictDefaultSG", 1)
+    template.has_resource_properties(
+        "AWS::EC2::FlowLog", {"TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"}
+    )
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {"Properties": {"RetentionInDays": 365, "KmsKeyId": Match.any_value()}},
+    )
+    handler = next(
+        r
+        for lid, r in template.to_json()["Resources"].items()
+        if lid.startswith("CustomVpcRestrictDefaultSGCustomResourceProviderHandler")
+    )
+    assert handler["Metadata"]["cfn-lint"] == {"config": {"ignore_checks": ["W3005"]}}
+    assert [s["id"] for s in handler["Metadata"]["checkov"]["skip"]] == [
+        "CKV_AWS_115",
+        "CKV_AWS_116",
+        "CKV_AWS_117",
+        "CKV_AWS_173",
+    ]
+
+
+def test_user_vpc_stacks_pass_cfn_lint_and_checkov(user_app: UserApp) -> None:
+    from pathlib import Path
+
+    from cdk_mlops.checks import cfn_lint, checkov, stack_templates
+    from tests.cdk_mlops.helpers import ROOT
+
+    exe = ROOT / ".venv-checkov" / "bin" / "checkov"
+    if not exe.exists():
+        pytest.fail(f"checkov is not installed at {exe}; run 'make deps' (it has its own venv)")
+    templates = stack_templates(Path(user_app.outdir))
+    assert set(templates) == {"SharedNetwork", "OtherStackVpc", "TokenCidr", "Lookup"}
+    lint = {s: cfn_lint(t) for s, t in templates.items()}
+    # The SSM parameter of the token CIDR is no longer used by anything (W2001): a user who
+    # passed the CIDR only for Network can drop it (test_endpoints_need_no_cidr).
+    assert [line.split()[0] for line in lint.pop("TokenCidr")] == ["W2001"]
+    assert lint == {s: [] for s in lint}
+    failed = {t.name: f for t, (f, _) in checkov(list(templates.values()), str(exe)).items()}
+    assert failed == {t.name: [] for t in templates.values()}
+
+
+# ------------------------------------------------------------------ endpoint_peers
+
+
+def test_endpoint_peers_are_admitted_besides_the_vpc() -> None:
+    def make(stack: cdk.Stack) -> Network:
+        vpc = _existing_vpc(stack)
+        clients = ec2.SecurityGroup(stack, "Clients", vpc=vpc)
+        return Network(
+            stack,
+            "Net",
+            vpc=vpc,
+            interface_endpoints=TWO_ENDPOINTS,
+            endpoint_peers=[clients, ec2.Peer.ipv4("192.168.0.0/24")],
+        )
+
+    built = _build(make)
+    sg_id, props = built.sg("Interface endpoints")
+    assert [r["CidrIp"] for r in props["SecurityGroupIngress"]] == [
+        "10.1.0.0/16",
+        "192.168.0.0/24",
+    ]
+    clients = logical_id(built.template, "AWS::EC2::SecurityGroup", "Clients")
+    built.template.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "GroupId": {"Fn::GetAtt": [sg_id, "GroupId"]},
+            "SourceSecurityGroupId": {"Fn::GetAtt": [clients, "GroupId"]},
+            "FromPort": 443,
+            "ToPort": 443,
+        },
+    )
+
+
+def test_fails_when_an_endpoint_peer_has_a_token_cidr() -> None:
+    stack = fresh_stack()
+    vpc = _token_cidr_vpc(stack)
+    with pytest.raises(
+        ValueError,
+        match=r"Network at Test/Net: endpoint_peers=.a peer with CIDR \{'Ref': .*cdk-nag cannot "
+        r"check a CIDR that is a token.*the CIDR as a literal string",
+    ):
+        Network(
+            stack,
+            "Net",
+            vpc=vpc,
+            interface_endpoints=TWO_ENDPOINTS,
+            endpoint_peers=[ec2.Peer.ipv4(vpc.vpc_cidr_block)],
+        )
+
+
+@pytest.mark.parametrize("peer", [ec2.Peer.any_ipv4(), ec2.Peer.any_ipv6()])
+def test_fails_when_an_endpoint_peer_is_the_internet(peer: ec2.IPeer) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"endpoint_peers='(0\.0\.0\.0/0|::/0)' is not allowed.*not the whole internet",
+    ):
+        Network(fresh_stack(), "Net", endpoint_peers=[peer])
+
+
+# ------------------------------------------------------------------ availability zones
+
+
+def _missing_context(app: cdk.App) -> list[str]:
+    import json
+    from pathlib import Path
+
+    manifest = json.loads((Path(app.synth().directory) / "manifest.json").read_text())
+    return [m["key"] for m in manifest.get("missing", [])]
+
+
+EU_WEST_1_ZONES = availability_zones_context(
+    account="111111111111", region="eu-west-1", zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+)
+
+
+def test_availability_zones_context_is_the_entry_cdk_looks_up() -> None:
+    # The key CDK reports as missing (see the next test) is the one the helper writes.
+    assert EU_WEST_1_ZONES == {
+        "availability-zones:account=111111111111:region=eu-west-1": [
+            "eu-west-1a",
+            "eu-west-1b",
+            "eu-west-1c",
+        ]
+    }
+
+
+def test_a_named_account_needs_the_az_lookup_without_the_context_entry() -> None:
+    # Also with explicit zones: aws-cdk-lib checks them against the account's list. The CLI
+    # would call AWS to fill this in; a cdk.context.json entry answers it offline.
+    for zones in (None, ["eu-west-1a"]):
+        app = new_app()
+        Network(cdk.Stack(app, "Named", env=ACCOUNT_ENV), "Net", availability_zones=zones)
+        assert _missing_context(app) == list(EU_WEST_1_ZONES)
+
+
+def test_explicit_zones_with_the_context_entry_need_no_lookup() -> None:
+    app = new_app(**EU_WEST_1_ZONES)
+    stack = cdk.Stack(app, "Named", env=ACCOUNT_ENV)
+    Network(stack, "Net", availability_zones=["eu-west-1a", "eu-west-1c"])
+    assert _missing_context(app) == []
+    subnets = Template.from_stack(stack).find_resources("AWS::EC2::Subnet")
+    assert sorted(s["Properties"]["AvailabilityZone"] for s in subnets.values()) == [
+        "eu-west-1a",
+        "eu-west-1c",
+    ]
+
+
+def test_level_1_takes_explicit_zones() -> None:
+    from cdk_mlops.levels import InitialLevel, InitialSettings
+
+    app = new_app(**EU_WEST_1_ZONES)
+    stack = cdk.Stack(app, "Named", env=ACCOUNT_ENV)
+    InitialLevel(stack, "Level1", InitialSettings(availability_zones=["eu-west-1b"]))
+    assert _missing_context(app) == []
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::EC2::Subnet", {"AvailabilityZone": "eu-west-1b"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"account": "1234"}, r"account='1234' is not allowed\. Pass the literal 12-digit account"),
+        ({"region": "Ireland"}, r"region='Ireland' is not allowed"),
+        ({"zones": []}, r"zones=\[\] is not allowed\. Pass one or more zones of eu-west-1"),
+        ({"zones": ["us-east-1a"]}, r"zones=\['us-east-1a'\] is not allowed"),
+    ],
+)
+def test_fails_when_availability_zones_context_gets_a_bad_value(
+    kwargs: dict[str, Any], pattern: str
+) -> None:
+    args: dict[str, Any] = {
+        "account": "111111111111",
+        "region": "eu-west-1",
+        "zones": ["eu-west-1a"],
+        **kwargs,
+    }
+    with pytest.raises(ValueError, match=rf"^availability_zones_context: {pattern}"):
+        availability_zones_context(**args)
+
+
+@pytest.mark.parametrize(
+    ("zones", "detail"),
+    [
+        ([], r"availability_zones=\[\] is not allowed"),
+        ([f"eu-west-1{c}" for c in "abcdefg"], r"availability_zones=\[.*\] is not allowed"),
+        (["eu-west-1a", "eu-west-1a"], r"availability_zones=\['eu-west-1a', 'eu-west-1a'\]"),
+        (["us-east-1a"], r"'us-east-1a' is not a zone of the stack's region \(eu-west-1\)"),
+        (["1a"], r"'1a' is not a zone of the stack's region"),
+    ],
+)
+def test_fails_when_availability_zones_are_not_1_to_6_distinct_zones_of_the_region(
+    zones: list[str], detail: str
+) -> None:
+    stack = cdk.Stack(new_app(), "Named", env=ACCOUNT_ENV)
+    with pytest.raises(ValueError, match=rf"Network at Named/Net: .*{detail}.*distinct zones"):
+        Network(stack, "Net", availability_zones=zones)
+
+
+def test_fails_when_availability_zones_and_max_azs_are_both_given() -> None:
+    with pytest.raises(ValueError, match=r"max_azs=3 is not allowed\. availability_zones sets"):
+        Network(fresh_stack(), "Net", availability_zones=["eu-west-1a"], max_azs=3)
+
+
+def test_fails_when_an_existing_vpc_is_given_zones() -> None:
+    stack = fresh_stack()
+    with pytest.raises(ValueError, match=r"vpc='Test/Existing'.*availability_zones"):
+        Network(stack, "Net", vpc=_existing_vpc(stack), availability_zones=["eu-west-1a"])
+
+
+# ------------------------------------------------------------------ hardening helpers
+
+
+def test_fails_to_close_the_default_sg_of_an_imported_vpc() -> None:
+    from cdk_mlops.constructs import close_default_security_group
+
+    stack = fresh_stack()
+    with pytest.raises(
+        ValueError,
+        match=r"close_default_security_group: vpc='Test/Existing' is not allowed\. The VPC is "
+        r"imported.*in the app that creates it",
+    ):
+        close_default_security_group(_existing_vpc(stack))
+
+
+def test_fails_to_close_the_default_sg_of_a_vpc_that_keeps_its_rules() -> None:
+    from cdk_mlops.constructs import VpcHardening
+
+    stack = fresh_stack()
+    vpc = ec2.Vpc(stack, "Vpc", restrict_default_security_group=False)
+    with pytest.raises(
+        ValueError,
+        match=r"vpc='Test/Vpc' is not allowed\. Its default security group keeps its rules.*"
+        r"restrict_default_security_group=True",
+    ):
+        VpcHardening(stack, "Hardening", vpc=vpc)
+
+
+def test_vpc_hardening_without_flow_logs_adds_none() -> None:
+    from cdk_mlops.constructs import VpcHardening
+
+    stack = fresh_stack()
+    vpc = ec2.Vpc(stack, "Vpc", restrict_default_security_group=True, nat_gateways=0)
+    hardening = VpcHardening(stack, "Hardening", vpc=vpc, flow_logs=False)
+    assert hardening.flow_logs_group is None
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::EC2::FlowLog", 0)
+    template.resource_count_is("Custom::VpcRestrictDefaultSG", 1)
+
+
+def test_fails_when_vpc_hardening_gets_a_key_without_flow_logs() -> None:
+    from cdk_mlops.constructs import VpcHardening
+
+    stack = fresh_stack()
+    vpc = ec2.Vpc(stack, "Vpc", restrict_default_security_group=True, nat_gateways=0)
+    key = kms.Key(stack, "Key")
+    with pytest.raises(
+        ValueError, match=r"VpcHardening at Test/Hardening: flow_logs_key='Test/Key'.*drop one"
+    ):
+        VpcHardening(stack, "Hardening", vpc=vpc, flow_logs=False, flow_logs_key=key)
+
+
+def test_endpoints_need_no_cidr() -> None:
+    def make(stack: cdk.Stack) -> Network:
+        vpc = ec2.Vpc.from_vpc_attributes(
+            stack,
+            "NoCidr",
+            vpc_id="vpc-0123",
+            availability_zones=["eu-west-1a", "eu-west-1b"],
+            isolated_subnet_ids=ISOLATED_IDS,
+        )
+        return Network(stack, "Net", vpc=vpc, interface_endpoints=TWO_ENDPOINTS)
+
+    built = _build(make)
+    _, props = built.sg("Interface endpoints")
+    assert "SecurityGroupIngress" not in props
+    built.template.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {"Description": "HTTPS from ML workloads", "FromPort": 443, "ToPort": 443},
+    )
