@@ -9,6 +9,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_mlops.assets import PIPELINE_CODE_DIR, build_bundles
+from cdk_mlops.constructs._util import prop_error
 
 
 class PipelineCode(Construct):
@@ -27,9 +28,13 @@ class PipelineCode(Construct):
         super().__init__(scope, construct_id)
         path = Path(code_dir) if code_dir is not None else PIPELINE_CODE_DIR
         if not (path / "__init__.py").is_file():
-            raise ValueError(
-                f"PipelineCode: code_dir={str(path)!r} is not a Python package directory; pass the folder "
-                "that holds __init__.py (e.g. Path(__file__).parent / 'my_pipeline_code')."
+            # Not a token check: the folder is read when the app is synthesized.
+            raise prop_error(
+                self,
+                "code_dir",
+                str(path),
+                "It is not a Python package directory; pass the folder that holds __init__.py "
+                "(e.g. Path(__file__).parent / 'my_pipeline_code').",
             )
         bundles = build_bundles(path.resolve())
         self.code_version = bundles.code_version

@@ -270,7 +270,9 @@ def test_a_renamed_package_ships_under_its_own_name(tmp_path: Path) -> None:
 
 def test_fails_when_code_dir_is_not_a_package(tmp_path: Path) -> None:
     (tmp_path / "module.py").write_text("")
-    with pytest.raises(ValueError, match=r"PipelineCode: code_dir=.* holds __init__.py"):
+    with pytest.raises(
+        ValueError, match=r"^PipelineCode at Test/Code: code_dir=.* holds __init__.py"
+    ):
         PipelineCode(fresh_stack(), "Code", code_dir=tmp_path)
 
 
