@@ -22,12 +22,20 @@ Example (``schemas/churn.json`` is the full one)::
     }
 
 Sensitive attributes are carried through the data (and validated like features) but are
-never fed to the model; evaluation uses them for bias metrics.
+never fed to the model; evaluation uses them for bias metrics, by value for categorical ones and
+by ``bins`` for numeric ones (``{"name": "age", "type": "integer", "bins": [30, 45, 65]}``).
+
+Every field, its default and the matching rules (inclusive min/max, ``nullable`` false by
+default, exact categories with numeric codes matched by value) are in docs/schema.md;
+``cdk-mlops infer-schema data.csv`` drafts a schema for review.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +45,14 @@ FeatureType = Literal["integer", "float", "categorical", "boolean"]
 FEATURE_TYPES: tuple[str, ...] = ("integer", "float", "categorical", "boolean")
 NUMERIC_TYPES: frozenset[str] = frozenset({"integer", "float"})
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+# The ETL's number grammar (``pipeline_code.etl.reasons.NUMBER_PATTERN``, copied so that the
+# serving code does not ship the ETL; a test keeps the two equal): plain decimals, and comma
+# thousands groups only where unambiguous ("1,001.5", "1,234,567"; not "1,001").
+_NUMBER_RE = re.compile(
+    r"^[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
+    r"|[0-9]{1,3}(,[0-9]{3})+\.[0-9]+"
+    r"|[0-9]{1,3}(,[0-9]{3}){2,}(\.[0-9]+)?)$"
+)
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
@@ -56,6 +72,8 @@ class ColumnSpec:
     categories: tuple[str, ...] = ()
     nullable: bool = False
     description: str = ""
+    #: Edges that cut a numeric sensitive attribute into groups for bias metrics (see bin_label).
+    bins: tuple[float, ...] = ()
 
     @property
     def is_numeric(self) -> bool:
@@ -66,11 +84,41 @@ class ColumnSpec:
         return self.type in ("categorical", "boolean")
 
     @property
+    def numeric_codes(self) -> dict[float, str]:
+        """The categories written as numbers, keyed by value (the first spelling wins).
+
+        A value matches such a category whether it is written ``2``, ``2.0`` or ``"2"``, in the
+        ETL and in serving alike. Booleans have none.
+        """
+        if self.type != "categorical":
+            return {}
+        codes: dict[float, str] = {}
+        for category in self.categories:
+            value = parse_number(category)
+            if value is not None:
+                codes.setdefault(value, category)
+        return codes
+
+    @property
     def allowed_categories(self) -> tuple[str, ...]:
         """The allowed string values of a categorical or boolean column."""
         if self.type == "boolean":
             return ("false", "true")
         return self.categories
+
+    @property
+    def bin_labels(self) -> tuple[str, ...]:
+        """The group names of a binned column, lowest first: ``"< 18"``, ``"[18, 30)"``, ...
+        ``">= 65"`` (each lower edge inclusive, each upper edge exclusive)."""
+        if not self.bins:
+            return ()
+        edges = [_number_text(b) for b in self.bins]
+        inner = [f"[{lo}, {hi})" for lo, hi in itertools.pairwise(edges)]
+        return (f"< {edges[0]}", *inner, f">= {edges[-1]}")
+
+    def bin_label(self, value: float) -> str:
+        """The group of ``value`` among :attr:`bin_labels` (``bisect_right`` over the edges)."""
+        return self.bin_labels[bisect.bisect_right(self.bins, value)]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.type}
@@ -80,6 +128,8 @@ class ColumnSpec:
             out["max"] = self.max
         if self.categories:
             out["categories"] = list(self.categories)
+        if self.bins:
+            out["bins"] = [_json_number(b) for b in self.bins]
         if self.nullable:
             out["nullable"] = True
         if self.description:
@@ -238,10 +288,17 @@ class Schema:
             _column(c, f"{source}: sensitive_attributes[{i}]") for i, c in enumerate(sens_raw)
         )
         for s in sensitive:
-            if not s.is_categorical:
+            if s.is_numeric and not s.bins:
                 raise SchemaError(
-                    f"{source}: sensitive attribute {s.name!r} has type {s.type!r}; bias metrics need groups, "
-                    "so give it type 'categorical' (bucket numeric attributes such as age first)"
+                    f"{source}: sensitive attribute {s.name!r} has type {s.type!r} but no 'bins'; bias "
+                    'metrics need groups: add bin edges such as "bins": [18, 30, 45, 65] (groups '
+                    "< 18, [18, 30), ..., >= 65) or make it type 'categorical'"
+                )
+        for i, f in enumerate(features):
+            if f.bins:
+                raise SchemaError(
+                    f"{source}: features[{i}] ({f.name}): 'bins' only group sensitive attributes "
+                    "for bias metrics; remove 'bins' from this feature (the model reads the number)"
                 )
 
         seen: dict[str, str] = {}
@@ -294,6 +351,15 @@ def _label(value: Any) -> str:
     return str(value).strip()
 
 
+def parse_number(text: str) -> float | None:
+    """``text`` as a finite number under the ETL's grammar (thousands commas removed), else None."""
+    s = text.strip()
+    if not _NUMBER_RE.match(s):
+        return None
+    value = float(s.replace(",", ""))
+    return value if math.isfinite(value) else None
+
+
 def _req_name(obj: dict[str, Any], key: str, where: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not _NAME_RE.match(value):
@@ -307,7 +373,7 @@ def _req_name(obj: dict[str, Any], key: str, where: str) -> str:
 def _column(raw: Any, where: str) -> ColumnSpec:
     if not isinstance(raw, dict):
         raise SchemaError(f"{where}: must be an object with 'name' and 'type', got {raw!r}")
-    known = {"name", "type", "min", "max", "categories", "nullable", "description"}
+    known = {"name", "type", "min", "max", "categories", "nullable", "description", "bins"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise SchemaError(f"{where}: unknown keys {unknown}; allowed keys are {sorted(known)}")
@@ -331,9 +397,16 @@ def _column(raw: Any, where: str) -> ColumnSpec:
         if cats_raw:
             raise SchemaError(f"{where} ({name}): a {ctype} column takes min/max, not 'categories'")
         cats: tuple[str, ...] = ()
+        bins = _bins(raw.get("bins"), where, name)
     else:
         if lo is not None or hi is not None:
             raise SchemaError(f"{where} ({name}): a {ctype} column takes 'categories', not min/max")
+        if raw.get("bins") is not None:
+            raise SchemaError(
+                f"{where} ({name}): 'bins' cut numbers into groups; a {ctype} column is already "
+                "grouped by its values, so remove 'bins'"
+            )
+        bins = ()
         if ctype == "categorical":
             if not isinstance(cats_raw, list) or not cats_raw:
                 raise SchemaError(
@@ -352,4 +425,38 @@ def _column(raw: Any, where: str) -> ColumnSpec:
         categories=cats,
         nullable=nullable,
         description=str(raw.get("description", "")),
+        bins=bins,
     )
+
+
+def _bins(raw: Any, where: str, name: str) -> tuple[float, ...]:
+    if raw is None:
+        return ()
+    example = "[18, 30, 45, 65]"
+    if not isinstance(raw, list) or not raw:
+        raise SchemaError(
+            f"{where} ({name}): 'bins' must be a non-empty list of increasing numbers such as "
+            f"{example}, got {raw!r}"
+        )
+    for v in raw:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise SchemaError(
+                f"{where} ({name}): 'bins' must hold finite numbers such as {example}, got {v!r}"
+            )
+    edges = tuple(float(v) for v in raw)
+    for a, b in itertools.pairwise(edges):
+        if not a < b:
+            raise SchemaError(
+                f"{where} ({name}): 'bins' must be strictly increasing, but {_number_text(a)} is "
+                f"followed by {_number_text(b)}; sort them and remove duplicates"
+            )
+    return edges
+
+
+def _number_text(value: float) -> str:
+    """A number as a person writes it: 18 rather than 18.0, 2.5 as 2.5."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _json_number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)

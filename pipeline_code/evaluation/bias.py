@@ -8,7 +8,10 @@ least ``min_group_size`` rows, since tiny groups make the differences noise):
 - ``equal_opportunity_difference``: max - min true positive rate (0 = equal opportunity);
 - ``disparate_impact``: min / max selection rate (1 = parity; the four-fifths rule flags < 0.8).
 
-Undefined values (no eligible groups, no positives) are ``null``.
+A numeric sensitive attribute is grouped by its schema ``bins`` (edges such as
+``[18, 30, 45, 65]`` give the groups ``< 18``, ``[18, 30)``, ..., ``>= 65``, listed in that
+order). Missing values form the group ``(missing)``. Undefined values (no eligible groups, no
+positives) are ``null``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline_code.schema import Schema
+from pipeline_code.schema import ColumnSpec, Schema
 
 MISSING_GROUP = "(missing)"
 
@@ -39,6 +42,17 @@ def _group_stats(y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
         "true_positive_rate": _rate(tp, positives),
         "accuracy": _rate(float((y == pred).sum()), len(y)),
     }
+
+
+def _groups(values: pd.Series, attr: ColumnSpec) -> np.ndarray:
+    """The group name of each row: the value itself, or its bin for a binned numeric attribute."""
+    if not attr.bins:
+        return values.astype(object).where(values.notna(), MISSING_GROUP).astype(str).to_numpy()
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    labels = np.asarray(attr.bin_labels, dtype=object)
+    out = labels[np.searchsorted(np.asarray(attr.bins), numbers, side="right")]
+    out[np.isnan(numbers)] = MISSING_GROUP
+    return out
 
 
 def _spread(values: list[float | None]) -> float | None:
@@ -68,15 +82,14 @@ def bias_metrics(
                 f"sensitive attribute {attr.name!r} is not in the evaluation data (columns: {list(df.columns)}); "
                 "evaluate on data with schema.all_columns"
             )
-        groups = (
-            df[attr.name]
-            .astype(object)
-            .where(df[attr.name].notna(), MISSING_GROUP)
-            .astype(str)
-            .to_numpy()
+        groups = _groups(df[attr.name], attr)
+        order = (
+            [g for g in (*attr.bin_labels, MISSING_GROUP) if g in set(groups.tolist())]
+            if attr.bins
+            else sorted(set(groups.tolist()))
         )
         per_group: dict[str, Any] = {}
-        for group in sorted(set(groups.tolist())):
+        for group in order:
             mask = groups == group
             per_group[group] = _group_stats(y[mask], pred[mask])
         eligible = {g: v for g, v in per_group.items() if v["count"] >= min_group_size}
