@@ -382,16 +382,25 @@ def _decide(
     return replace(fd, drifted=fd.distance > limit, threshold=limit, threshold_source=source)
 
 
-def _baseline_sketch(stat: dict[str, Any] | None) -> QuantileSketch | None:
+def _baseline_sketch(stat: dict[str, Any] | None) -> tuple[QuantileSketch | None, float]:
+    """The baseline sketch and its CDF error: 0 when it holds every baseline value, else the
+    weight of its heaviest item (level ``h`` items weigh ``2**h``) over the baseline count."""
     if not stat or "numerical_statistics" not in stat:
-        return None
+        return None, 0.0
     ns = stat["numerical_statistics"]
     try:
         data = ns["distribution"]["kll"]["sketch"]["data"]
     except (KeyError, TypeError):
-        return None
+        return None, 0.0
     count = int(ns.get("common", {}).get("num_present", 0))
-    return sketch_from_kll(data, count)
+    sketch = sketch_from_kll(data, count)
+    levels = [len(level) for level in data if isinstance(level, list)]
+    weight = sum(size * 2**h for h, size in enumerate(levels))
+    heaviest = max((2**h for h, size in enumerate(levels) if size), default=1)
+    if count <= weight or weight == 0:
+        return sketch, 0.0
+    # a single level of k quantiles of n > k values: each step of the sketch CDF is 1/(k-1)
+    return sketch, heaviest / max(weight - heaviest, 1)
 
 
 def _numeric_drift(
@@ -414,7 +423,7 @@ def _numeric_drift(
     values = col.values
     if col.num_missing or col.num_non_numeric:
         values = values[~np.isnan(values)]
-    sketch = _baseline_sketch(base_stat)
+    sketch, resolution = _baseline_sketch(base_stat)
     distance = psi_value = None
     pending: _Pending | None = None
     if sketch is not None and not sketch.empty and values.size:
@@ -437,9 +446,6 @@ def _numeric_drift(
         if cfg.compare:
             distance, psi_value = prof.linf, prof.psi
             base_n = sketch.count or values.size
-            # a sketch of fewer points than baseline values has a CDF error of one point's step
-            k = sketch.values.size
-            resolution = 1.0 / (k - 1) if base_n > k > 1 else 0.0
             pending = _Pending(float(base_n), resolution)
         low, high = prof.min, prof.max
     else:

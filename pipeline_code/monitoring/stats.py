@@ -470,10 +470,9 @@ class RowHasher:
 
     def add_floats(self, values: FloatArray) -> None:
         """Fold a float64 column (NaN = missing) into the row hashes."""
-        bits = np.add(values, 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
-        np.bitwise_xor(self.hashes, bits, out=self.hashes)
+        # xor then multiply by an odd constant: for fixed other columns, a bijection of the value
+        np.bitwise_xor(self.hashes, values.view(np.uint64), out=self.hashes)
         np.multiply(self.hashes, _HASH_MULT, out=self.hashes)
-        np.bitwise_xor(self.hashes, self.hashes >> np.uint64(29), out=self.hashes)
 
     def add_objects(self, values: Any) -> None:
         """Fold a column of strings (None/NaN = missing) into the row hashes."""
@@ -482,7 +481,6 @@ class RowHasher:
         hashed = pd.util.hash_array(pd.Series(values, dtype=object).fillna("\x00").to_numpy())
         np.bitwise_xor(self.hashes, hashed.astype(np.uint64), out=self.hashes)
         np.multiply(self.hashes, _HASH_MULT, out=self.hashes)
-        np.bitwise_xor(self.hashes, self.hashes >> np.uint64(29), out=self.hashes)
 
 
 def _run_lengths(sorted_keys: npt.NDArray[Any]) -> IntArray:
