@@ -11,25 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces import aws_events as interfaces_events
 from constructs import Construct
 
-#: Services that publish to our topics for this account and send ``aws:SourceAccount`` to KMS.
-#: EventBridge does not (see :class:`TopicTarget`, which grants it per topic).
-NOTIFIER_SERVICES: tuple[str, ...] = (
-    "budgets.amazonaws.com",
-    "cloudwatch.amazonaws.com",
-)
-
-
-def allow_notifiers(key: kms.Key) -> None:
-    """Let Budgets and CloudWatch alarms of this account encrypt messages with ``key``."""
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="AllowAwsNotifiersOfThisAccount",
-            principals=[iam.ServicePrincipal(s) for s in NOTIFIER_SERVICES],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
-        )
-    )
+from cdk_mlops.constructs.key_policies import allow_eventbridge_to_topics, allow_notifiers
 
 
 def encrypted_topic(
@@ -78,18 +60,6 @@ class TopicTarget:
                 conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
             )
         )
-        key = self.topic.master_key
-        if key is not None:
-            # SNS calls KMS for the publisher with the topic ARN as encryption context; the
-            # aws:Source* keys are not in that request for EventBridge deliveries, so a
-            # SourceAccount condition here would drop every alert silently. (Topics of this
-            # account and region, not this topic's ARN: the key and topic would form a cycle.)
-            topics = cdk.Stack.of(key).format_arn(service="sns", resource="*")
-            key.grant(
-                iam.ServicePrincipal("events.amazonaws.com").with_conditions(
-                    {"ArnLike": {"kms:EncryptionContext:aws:sns:topicArn": topics}}
-                ),
-                "kms:Decrypt",
-                "kms:GenerateDataKey*",
-            )
+        if self.topic.master_key is not None:
+            allow_eventbridge_to_topics(self.topic.master_key)
         return events.RuleTargetConfig(arn=self.topic.topic_arn)

@@ -5,21 +5,16 @@ from __future__ import annotations
 import re
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from cdk_mlops.constructs._notifications import allow_notifiers
 from cdk_mlops.constructs._util import check_prop, prop_error, stack_scoped_name
+from cdk_mlops.constructs.key_policies import allow_cloudwatch_logs, allow_notifiers
+
+#: allow_cloudwatch_logs is re-exported from here, where it was first published.
+__all__ = ["EncryptionKeys", "allow_cloudwatch_logs"]
 
 _ALIAS_PREFIX = re.compile(r"alias/[a-zA-Z0-9/_-]+")
-_KEY_ACTIONS = [
-    "kms:Encrypt*",
-    "kms:Decrypt*",
-    "kms:ReEncrypt*",
-    "kms:GenerateDataKey*",
-    "kms:DescribeKey",
-]
 
 
 class EncryptionKeys(Construct):
@@ -128,26 +123,3 @@ def _check_whole_days(
     days = float(duration.to_days(integral=False))
     if not (days.is_integer() and low <= days <= high):
         raise prop_error(keys, prop, f"{days:g} days", fix)
-
-
-def allow_cloudwatch_logs(key: kms.Key) -> None:
-    """Let CloudWatch Logs of this account and region encrypt log groups of this account with ``key``."""
-    stack = cdk.Stack.of(key)
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="AllowCloudWatchLogsOfThisAccount",
-            principals=[iam.ServicePrincipal(f"logs.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}")],
-            actions=_KEY_ACTIONS,
-            resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                }
-            },
-        )
-    )

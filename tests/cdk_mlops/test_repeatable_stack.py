@@ -336,5 +336,5 @@ def test_fails_when_the_group_name_is_invalid() -> None:
 
 
 def test_fails_when_code_dir_is_not_a_package(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"PipelineCode: code_dir=.*__init__.py"):
+    with pytest.raises(ValueError, match=r"PipelineCode at [\w/]+: code_dir=.*__init__.py"):
         RepeatableStack(new_app(), "Bad", repeatable=RepeatableSettings(code_dir=tmp_path))

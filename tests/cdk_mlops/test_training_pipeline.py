@@ -714,5 +714,5 @@ def test_fails_when_the_schema_is_not_shipped_with_the_code(deps: Deps) -> None:
 
 
 def test_fails_when_code_dir_is_not_a_package(deps: Deps, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"PipelineCode: code_dir=.*__init__.py"):
+    with pytest.raises(ValueError, match=r"PipelineCode at [\w/]+: code_dir=.*__init__.py"):
         _pipeline(deps, code_dir=tmp_path)
