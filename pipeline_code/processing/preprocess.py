@@ -92,10 +92,12 @@ def split_by_id(
             "first (read_curated keeps the latest)"
         )
     counts = df[target].value_counts()
+    # People read the label values of their own file, not our 0/1 encoding.
+    label = {1: schema.target.positive, 0: schema.target.negative}
     for cls in (0, 1):
         if int(counts.get(cls, 0)) < MIN_ROWS_PER_CLASS:
             raise ValueError(
-                f"class {cls} of target {target!r} has {int(counts.get(cls, 0))} rows; at least "
+                f"{target}={label[cls]!r} has {int(counts.get(cls, 0))} rows; at least "
                 f"{MIN_ROWS_PER_CLASS} are needed to split, so supply more (or more balanced) data"
             )
     ordered = df.sort_values(id_col, kind="mergesort").reset_index(drop=True)
@@ -110,7 +112,8 @@ def split_by_id(
         present = set(part[target].unique().tolist())
         if present != {0, 1}:
             raise ValueError(
-                f"split {name!r} has {len(part)} rows and classes {sorted(present)} of {target!r}; "
+                f"split {name!r} has {len(part)} rows and only "
+                f"{sorted(repr(label[c]) for c in present)} of {target!r}; "
                 "every split needs both classes, so supply more ids (or change the fractions)"
             )
     return parts

@@ -64,8 +64,18 @@ def test_fails_on_fractions_that_leave_no_test_share(
 
 def test_fails_when_a_class_is_too_small(churn: Schema, clean: pd.DataFrame) -> None:
     few = pd.concat([clean[clean["churned"] == 0], clean[clean["churned"] == 1].head(3)])
-    with pytest.raises(ValueError, match=r"class 1 .* has 3 rows"):
+    with pytest.raises(ValueError, match=r"churned='1' has 3 rows"):
         split_by_id(few, churn)
+
+
+def test_messages_use_the_users_label_values(churn: Schema, clean: pd.DataFrame) -> None:
+    # A file whose positive class is written "yes": messages say "yes", not the encoded 1.
+    schema = Schema.from_dict(
+        {**churn.to_dict(), "target": {"name": "churned", "positive": "yes", "negative": "no"}}
+    )
+    few = pd.concat([clean[clean["churned"] == 0], clean[clean["churned"] == 1].head(3)])
+    with pytest.raises(ValueError, match=r"churned='yes' has 3 rows"):
+        split_by_id(few, schema)
 
 
 def test_main_follows_processing_paths_and_writes_schema(
