@@ -179,8 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print("-" * len(head))
     for r in rows:
-        if r.label.startswith("iid shift"):
-            pass
         print(
             f"{r.label:<20}{r.n:>7}{r.m:>6}{r.distinct:>6}{r.tests:>6}"
             f"{r.ours:>8.3f}{r.alpha_only:>8.3f}{r.exact:>9.3f}{r.exact_distinct:>9.3f}"
