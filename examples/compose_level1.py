@@ -1,6 +1,8 @@
 """Compose cdk-mlops constructs in your own stack (tested in tests/cdk_mlops/test_examples.py).
 
-A team that already has a VPC and wants the data lake, keys and a budget, but no Studio:
+A team that wants the data lake, keys, a small private network and a budget, but no Studio.
+Run as is, it creates a one-AZ VPC; a team that already has a VPC passes it as ``vpc=`` and
+gets only the interface endpoints (and the workload security group) in it:
 
     cdk synth --app "python examples/compose_level1.py"
 """
@@ -25,9 +27,15 @@ from cdk_mlops.constructs import CostGuard, DataLake, EncryptionKeys, Network, Z
 
 
 class AnalyticsPlatformStack(cdk.Stack):
-    """Keys, a data lake with a named raw bucket, a one-AZ network and a USD 50 budget."""
+    """Keys, a data lake with a named raw bucket, a network and a USD 50 budget.
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    :param vpc: your VPC (from another stack, ``Vpc.from_lookup`` or ``from_vpc_attributes``);
+        Network adds two interface endpoints to it. Default: a new one-AZ VPC.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         keys = EncryptionKeys(self, "Keys", alias_prefix="alias/analytics")
         lake = DataLake(
@@ -42,16 +50,22 @@ class AnalyticsPlatformStack(cdk.Stack):
                 )
             ],
         )
-        Network(
-            self,
-            "Network",
-            max_azs=1,  # one AZ halves the endpoint bill; fine for a sandbox
-            interface_endpoints=[
-                ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
-                ec2.InterfaceVpcEndpointAwsService.STS,
-            ],
-            flow_logs_key=keys.logs_key,
-        )
+        endpoints = [
+            ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+            ec2.InterfaceVpcEndpointAwsService.STS,
+        ]
+        if vpc is None:
+            Network(
+                self,
+                "Network",
+                max_azs=1,  # one AZ halves the endpoint bill; fine for a sandbox
+                interface_endpoints=endpoints,
+                flow_logs_key=keys.logs_key,
+            )
+        else:
+            # Your VPC keeps its own flow logs and default security group (VpcHardening
+            # brings a VPC you create to the same bar); Network adds only the endpoints.
+            Network(self, "Network", vpc=vpc, interface_endpoints=endpoints)
         CostGuard(
             self,
             "Budget",
