@@ -129,6 +129,8 @@ class Network(Construct):
             )
 
         self.created_vpc = vpc is None
+        #: The flow log group of a VPC this construct created; None for your own VPC.
+        self.flow_logs_group: logs.LogGroup | None = None
         if vpc is None:
             subnets = [
                 ec2.SubnetConfiguration(

@@ -443,6 +443,7 @@ def test_existing_vpc_gets_no_vpc_endpoints_flow_logs_or_keys(existing: Built) -
         existing.template.resource_count_is(cfn_type, 0)
     assert existing.net.created_vpc is False
     assert existing.net.endpoint_security_group is None
+    assert existing.net.flow_logs_group is None
     assert existing.net.interface_endpoints == {}
 
 
@@ -814,7 +815,7 @@ def _missing_context(app: cdk.App) -> list[str]:
     return [m["key"] for m in manifest.get("missing", [])]
 
 
-EU_WEST_1_ZONES = availability_zones_context(
+EU_WEST_1_ZONES: dict[str, Any] = availability_zones_context(
     account="111111111111", region="eu-west-1", zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 )
 
