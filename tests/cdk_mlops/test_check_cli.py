@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ LINT_ERROR = {
 CHECKOV_FINDINGS = {"Resources": {"B": {"Type": "AWS::S3::Bucket"}}}
 
 
-def assembly(folder: Path, **stacks: dict[str, object]) -> Path:
+def assembly(folder: Path, **stacks: Any) -> Path:
     """A cloud assembly with one template per stack, as ``cdk synth`` lays it out."""
     folder.mkdir(parents=True, exist_ok=True)
     artifacts = {}
