@@ -44,6 +44,8 @@ class _CategoricalCheck:
     boolean: bool
     nullable: bool
     category_set: frozenset[str]
+    #: the categories that are numbers, by value: a code matches whether sent 2, 2.0 or "2"
+    codes: dict[float, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class LoadedModel:
                         spec.type == "boolean",
                         spec.nullable,
                         frozenset(cats),
+                        spec.numeric_codes,
                     )
                 )
         numeric = [i for i, c in enumerate(checks) if isinstance(c, _NumericCheck)]

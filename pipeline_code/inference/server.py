@@ -9,32 +9,50 @@
 
 It listens on 127.0.0.1 only::
 
-    python -m pipeline_code.inference.server --model-dir path/to/model [--port 8080]
+    cdk-mlops serve --model path/to/model.tar.gz [--port 8080]
+    python -m pipeline_code.inference.server --model path/to/model.tar.gz   # the same
 
-``--model-dir`` may be an extracted model folder, a folder holding ``model.tar.gz``, or the
-``model.tar.gz`` file itself.
+``--model`` (or its older name ``--model-dir``) may be an extracted model folder, a folder
+holding ``model.tar.gz``, or the ``model.tar.gz`` file itself. An archive is unpacked into a
+temporary folder that is removed when the server stops, on Ctrl-C and on SIGTERM alike. A path
+that is not a model gets a one-line message and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import os
+import signal
 import sys
 import tarfile
 import tempfile
 import threading
 import traceback
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from pipeline_code.compat import extract_tar
 from pipeline_code.inference import handler
+from pipeline_code.inference.serve_cli import DEFAULT_PORT, add_serve_arguments
 
 HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
+__all__ = [
+    "DEFAULT_PORT",
+    "HOST",
+    "ModelServer",
+    "main",
+    "resolve_model_dir",
+    "serve",
+    "start_in_thread",
+]
 
 
 class ModelServer(ThreadingHTTPServer):
@@ -186,22 +204,112 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return result
 
 
-def resolve_model_dir(path: Path, scratch: Path) -> Path:
-    """An extracted model folder for ``path`` (extracting ``model.tar.gz`` into ``scratch`` if needed)."""
+def resolve_model_dir(path: str | os.PathLike[str], scratch: Path) -> Path:
+    """An extracted model folder for ``path`` (extracting ``model.tar.gz`` into ``scratch`` if needed).
+
+    Raises ``FileNotFoundError`` when there is nothing at ``path`` to serve,
+    :class:`~pipeline_code.inference.errors.ModelLoadError` when ``path`` is a file that is not a
+    tar archive, and ``tarfile.TarError`` when the archive is damaged or unsafe.
+    """
     p = Path(path)
     if p.is_dir() and (p / handler.MODEL_FILE).is_file():
         return p
     archive = p if p.is_file() else p / "model.tar.gz"
     if not archive.is_file():
+        what = "folder" if p.is_dir() else "path"
         raise FileNotFoundError(
-            f"{str(p)!r} is neither a model folder (with {handler.MODEL_FILE}) nor holds model.tar.gz; "
-            "pass the training output or a registered model version"
+            f"{str(p)!r}: this {what} is neither a model folder (with {handler.MODEL_FILE}) nor "
+            "holds model.tar.gz; pass the model.tar.gz of a training run or registered model version"
         )
     dest = scratch / "model"
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "r:*") as tar:
-        extract_tar(tar, dest)  # refuses absolute paths, links out, devices
+    try:
+        readable = tarfile.is_tarfile(archive)
+    except (EOFError, gzip.BadGzipFile, zlib.error):  # a truncated or corrupt compressed file
+        readable = False
+    if not readable:
+        raise handler.ModelLoadError(
+            f"{str(archive)!r} is not a tar archive (model.tar.gz), or a damaged one; pass the model.tar.gz of a "
+            f"training run, a folder holding it, or an extracted model folder with {handler.MODEL_FILE}"
+        )
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            extract_tar(tar, dest)  # refuses absolute paths, links out, devices
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # truncated or corrupt
+        raise tarfile.ReadError(f"{str(archive)!r} is truncated or corrupt: {exc}") from None
     return dest
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: stop serving and clean up, as on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`_Terminated` in the main thread (so ``finally`` and
+    temporary folders are cleaned up) instead of ending the process on the spot."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def serve(
+    model_path: str | os.PathLike[str], *, port: int = DEFAULT_PORT, quiet: bool = False
+) -> int:
+    """Load the model at ``model_path`` and serve it until Ctrl-C or SIGTERM; returns the exit status.
+
+    Status 2 with a one-line message on stderr when the model cannot be loaded or the port is
+    taken; 0 after a stop. An archive's temporary folder is removed in every case.
+    """
+    try:
+        with _sigterm_stops(), tempfile.TemporaryDirectory(prefix="model-server-") as scratch:
+            try:
+                model_dir = resolve_model_dir(model_path, Path(scratch))
+                model = handler.model_fn(model_dir)
+            except (FileNotFoundError, handler.ModelLoadError) as exc:
+                print(f"cannot load the model: {_one_line(exc)}", file=sys.stderr)
+                return 2
+            except tarfile.TarError as exc:
+                print(
+                    f"cannot load the model: {str(model_path)!r} is a damaged or unsafe archive "
+                    f"({_one_line(exc)}); rebuild it with the training step",
+                    file=sys.stderr,
+                )
+                return 2
+            try:
+                server = ModelServer(port, model, quiet=quiet)
+            except OSError as exc:
+                print(
+                    f"cannot listen on {HOST}:{port}: {_one_line(exc)}; pick another --port",
+                    file=sys.stderr,
+                )
+                return 2
+            print(
+                f"serving {model.schema.name} model from {model_dir} on {server.url} "
+                "(Ctrl-C to stop)",
+                flush=True,
+            )
+            try:
+                server.serve_forever()
+            finally:
+                server.server_close()
+    except (KeyboardInterrupt, _Terminated) as exc:
+        how = "SIGTERM" if isinstance(exc, _Terminated) else "Ctrl-C"
+        print(f"stopped ({how})", file=sys.stderr, flush=True)
+    return 0
 
 
 def start_in_thread(server: ModelServer) -> threading.Thread:
@@ -218,43 +326,16 @@ def start_in_thread(server: ModelServer) -> threading.Thread:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Load the model and serve until interrupted."""
+    """``python -m pipeline_code.inference.server``: the same as ``cdk-mlops serve``."""
+    from pipeline_code.inference.serve_cli import SERVE_DESCRIPTION, serve_command
+
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m pipeline_code.inference.server",
+        description=SERVE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--model-dir", required=True, help="model folder, folder with model.tar.gz, or the archive"
-    )
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port on 127.0.0.1 (default %(default)s)"
-    )
-    parser.add_argument("--quiet", action="store_true", help="do not log every request")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="model-server-") as scratch:
-        try:
-            model_dir = resolve_model_dir(Path(args.model_dir), Path(scratch))
-            model = handler.model_fn(model_dir)
-        except (FileNotFoundError, handler.ModelLoadError, tarfile.TarError) as exc:
-            print(f"cannot load the model: {exc}", file=sys.stderr)
-            return 2
-        try:
-            server = ModelServer(args.port, model, quiet=args.quiet)
-        except OSError as exc:
-            print(
-                f"cannot listen on {HOST}:{args.port}: {exc}; pick another --port", file=sys.stderr
-            )
-            return 2
-        print(
-            f"serving {model.schema.name} model from {model_dir} on {server.url} (Ctrl-C to stop)",
-            flush=True,
-        )
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
-    return 0
+    add_serve_arguments(parser)
+    return serve_command(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

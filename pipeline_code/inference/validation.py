@@ -31,7 +31,7 @@ from pipeline_code.inference.model import (
     _NumericCheck,
 )
 from pipeline_code.inference.parsing import CSV_CONTENT_TYPE, ParsedInput
-from pipeline_code.schema import Schema
+from pipeline_code.schema import Schema, parse_number
 
 _MAX_ROWS_IN_MESSAGE = 3
 
@@ -303,7 +303,8 @@ _INVALID: Any = object()
 
 
 def _normalise_category(v: Any, check: _CategoricalCheck) -> Any:
-    """Lenient forms of a category: surrounding spaces, any case of true/false, 1 for "1"."""
+    """Lenient forms of a category: surrounding spaces, any case of true/false, and numeric
+    codes matched by value (2, 2.0 and "2.0" all match the category "2", as in the ETL)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
     if isinstance(v, bool | np.bool_):
@@ -312,8 +313,22 @@ def _normalise_category(v: Any, check: _CategoricalCheck) -> Any:
         s = v.strip()
         if not s:
             return None
-        return s.lower() if check.boolean else s
-    if isinstance(v, int | float) and not check.boolean:
+        if check.boolean:
+            return s.lower()
+        if s not in check.category_set and check.codes and (value := parse_number(s)) is not None:
+            # a numeric code written differently ("2.0", "+2", "2e0"): matched by value
+            return check.codes.get(value, s)
+        return s
+    if isinstance(v, int | float | np.integer | np.floating) and not check.boolean:
+        if isinstance(v, float | np.floating) and not math.isfinite(v):
+            return _INVALID
+        if check.codes:
+            try:
+                coded = check.codes.get(float(v))
+            except OverflowError:
+                coded = None
+            if coded is not None:
+                return coded
         return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
     return _INVALID
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import signal
 import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -240,3 +241,98 @@ def test_entry_point_reports_a_bad_model_dir(tmp_path: Path) -> None:
     from pipeline_code.inference.server import main
 
     assert main(["--model-dir", str(tmp_path), "--port", "0"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: _file(d / "model.joblib", b"\x80\x04not a tar"), "is not a tar archive"),
+        (lambda d: _file(d / "model.tar.gz", b"\x1f\x8b\x08truncated"), "is not a tar archive"),
+        (lambda d: d / "missing.tar.gz", "is neither a model folder"),
+        (lambda d: d, "this folder is neither a model folder (with model.joblib) nor holds"),
+    ],
+)
+def test_a_path_that_is_not_a_model_gets_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Callable[[Path], Path],
+    message: str,
+) -> None:
+    from pipeline_code.inference.server import main
+
+    path = make(tmp_path)
+    assert main(["--model", str(path), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cannot load the model: ") and err.count("\n") == 1, err
+    assert message in err and str(path) in err
+    assert "Traceback" not in err and "ReadError" not in err
+
+
+def _file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_an_archive_without_a_model_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline_code.inference.server import main
+
+    archive = tmp_path / "model.tar.gz"
+    readme = _file(tmp_path / "README.txt", b"x")
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(readme, arcname="README.txt")
+    assert main(["--model", str(archive), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no model.joblib (it has ['README.txt'])" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["module", "cdk-mlops"])
+def test_sigterm_removes_the_unpacked_model_like_ctrl_c(model_artifact: Path, command: str) -> None:
+    """SIGTERM (docker stop, systemd, kill) stops the server and removes the unpacked archive."""
+    prefix = (
+        ["-m", "pipeline_code.inference.server"]
+        if command == "module"
+        else ["-c", "import sys; from cdk_mlops.cli import main; sys.exit(main())", "serve"]
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            *prefix,
+            "--model",
+            str(model_artifact / "model.tar.gz"),
+            "--port",
+            "0",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # "serving NAME model from DIR on URL (Ctrl-C to stop)"
+        assert " from " in line, proc.stderr.read() if proc.stderr else line
+        unpacked = Path(line.split(" from ", 1)[1].split(" on http")[0])
+        assert (unpacked / "model.joblib").is_file()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, err
+    assert "stopped (SIGTERM)" in err
+    assert not unpacked.exists() and not unpacked.parent.exists()
+
+
+def test_cdk_mlops_serve_takes_the_server_arguments() -> None:
+    from cdk_mlops import cli
+
+    args = cli.build_parser().parse_args(["serve", "--model", "m.tar.gz", "--port", "9000"])
+    assert (args.model, args.port, args.quiet) == ("m.tar.gz", 9000, False)
+    # the module's old option name still works
+    old = cli.build_parser().parse_args(["serve", "--model-dir", "m"])
+    assert old.model == "m" and old.port == 8080
