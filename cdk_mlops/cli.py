@@ -79,6 +79,31 @@ def _run_local(args: argparse.Namespace) -> int:
     return run_local_command(args)
 
 
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    from pipeline_code.inference.serve_cli import add_serve_arguments
+
+    add_serve_arguments(parser)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from pipeline_code.inference.serve_cli import serve_command
+
+    return serve_command(args)
+
+
+def _infer_schema_arguments(parser: argparse.ArgumentParser) -> None:
+    from pipeline_code.schema_infer import add_infer_schema_arguments
+
+    add_infer_schema_arguments(parser)
+
+
+def _infer_schema(args: argparse.Namespace) -> int:
+    # standard library only: works without the ml extra
+    from pipeline_code.schema_infer import infer_schema_command
+
+    return infer_schema_command(args)
+
+
 def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     from pipeline_code.cli import add_generate_arguments
 
@@ -127,6 +152,10 @@ def _texts() -> tuple[str, str, str, str]:
 def subcommands() -> tuple[Subcommand, ...]:
     """Every subcommand, in the order ``--help`` lists them."""
     run_help, run_description, generate_help, generate_description = _texts()
+    # both modules are light to import (standard library only)
+    from pipeline_code.inference.serve_cli import SERVE_DESCRIPTION, SERVE_HELP
+    from pipeline_code.schema_infer import INFER_SCHEMA_DESCRIPTION, INFER_SCHEMA_HELP
+
     return (
         Subcommand(
             name="run-local",
@@ -134,6 +163,23 @@ def subcommands() -> tuple[Subcommand, ...]:
             description=run_description,
             add_arguments=_run_local_arguments,
             run=_run_local,
+            extra=ML_EXTRA,
+            raw_description=True,
+        ),
+        Subcommand(
+            name="infer-schema",
+            help=INFER_SCHEMA_HELP,
+            description=INFER_SCHEMA_DESCRIPTION,
+            add_arguments=_infer_schema_arguments,
+            run=_infer_schema,
+            raw_description=True,
+        ),
+        Subcommand(
+            name="serve",
+            help=SERVE_HELP,
+            description=SERVE_DESCRIPTION,
+            add_arguments=_serve_arguments,
+            run=_serve,
             extra=ML_EXTRA,
             raw_description=True,
         ),

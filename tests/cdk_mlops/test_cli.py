@@ -8,6 +8,7 @@ test_cli_install.py does the same with a real install into a new virtual environ
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -59,7 +60,15 @@ def test_console_script_is_the_library_cli() -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["--version"], ["run-local", "--help"], ["generate", "--help"]]
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["run-local", "--help"],
+        ["generate", "--help"],
+        ["serve", "--help"],
+        ["infer-schema", "--help"],
+    ],
 )
 def test_help_and_version_work_without_the_ml_extra(args: list[str]) -> None:
     result = without_ml(*args)
@@ -71,11 +80,15 @@ def test_help_and_version_work_without_the_ml_extra(args: list[str]) -> None:
         assert result.stdout.startswith("usage: cdk-mlops")
 
 
-@pytest.mark.parametrize("command", ["run-local", "generate"])
+@pytest.mark.parametrize("command", ["run-local", "generate", "serve"])
 def test_an_ml_subcommand_without_the_extra_says_how_to_install_it_in_one_line(
     command: str,
 ) -> None:
-    args = [command] if command == "run-local" else [command, "--output", "x.csv"]
+    args = {
+        "run-local": [command],
+        "generate": [command, "--output", "x.csv"],
+        "serve": [command, "--model", "model.tar.gz"],
+    }[command]
     result = without_ml(*args)
     assert result.returncode == 2
     assert result.stderr == f"cdk-mlops {command} {MISSING_ML}\n"
@@ -150,3 +163,49 @@ def test_generate_takes_the_arguments_of_the_standalone_generator() -> None:
 
     ours = subparsers(cli.build_parser())["generate"]
     assert options(ours) == options(gen.build_parser())
+
+
+def test_infer_schema_runs_without_the_ml_extra(tmp_path: Path) -> None:
+    """Standard library only: a schema can be drafted before the ml extra is installed."""
+    data = tmp_path / "data.csv"
+    rows = "".join(
+        f"{i},{20 + i % 40},{'north' if i % 3 else 'south'},{i % 2}\n" for i in range(30)
+    )
+    data.write_text("id,age,region,churned\n" + rows, encoding="utf-8")
+    out = tmp_path / "schema.json"
+    result = without_ml("infer-schema", str(data), "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "wrote a DRAFT schema" in result.stderr and "review:" in result.stderr
+    draft = json.loads(out.read_text(encoding="utf-8"))
+    assert draft["description"].startswith("INFERRED by cdk-mlops infer-schema")
+    assert (draft["id_column"], draft["target"]["name"]) == ("id", "churned")
+    assert [f["type"] for f in draft["features"]] == ["integer", "categorical"]
+
+
+def test_infer_schema_errors_are_one_line_with_status_1(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    result = without_ml("infer-schema", str(empty))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"cdk-mlops infer-schema: {str(empty)!r} is empty (no header row, no data); infer-schema "
+        "needs a CSV with a header row naming the columns and data rows\n"
+    )
+
+
+def test_serve_reports_a_path_that_is_not_a_model_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_archive = tmp_path / "model.joblib"
+    not_archive.write_bytes(b"not a tar file")
+    assert cli.main(["serve", "--model", str(not_archive), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cannot load the model: ") and err.count("\n") == 1
+    assert "is not a tar archive" in err and "Traceback" not in err
+
+
+def test_serve_and_infer_schema_are_listed() -> None:
+    names = [c.name for c in cli.subcommands()]
+    assert {"serve", "infer-schema"} <= set(names)
+    serve = subparsers(cli.build_parser())["serve"]
+    assert "--model PATH" in serve.format_usage() and "[--model" not in serve.format_usage()
