@@ -107,7 +107,8 @@ class Project:
             timeout=timeout,
             check=False,
         )
-        self.timings[f"{Path(args[0]).name} {args[1]}"] = time.perf_counter() - started
+        label = " ".join(Path(a).name for a in args[:3] if not a.startswith("-") or a == "-m")
+        self.timings[label] = time.perf_counter() - started
         return result
 
 
