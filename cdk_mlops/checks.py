@@ -115,7 +115,12 @@ def checkov(templates: list[Path], executable: str) -> dict[Path, tuple[list[str
         names = ", ".join(t.name for t in templates)
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"checkov failed on {names} (exit {proc.returncode}): {last[-500:]}")
-    data: Any = json.loads(proc.stdout)
+    try:
+        data: Any = json.loads(proc.stdout)
+    except ValueError:
+        raise RuntimeError(
+            f"checkov printed no JSON report (exit {proc.returncode}): {proc.stdout[:200]!r}"
+        ) from None
     by_name = {t.name: t for t in templates}
     out: dict[Path, tuple[list[str], int]] = {t: ([], 0) for t in templates}
     for report in data if isinstance(data, list) else [data]:

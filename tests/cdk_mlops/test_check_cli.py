@@ -261,3 +261,18 @@ def test_check_is_listed_in_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_module_documents_the_exit_statuses() -> None:
     assert (checks.EXIT_CLEAN, checks.EXIT_FINDINGS, checks.EXIT_USAGE) == (0, 1, 2)
+
+
+def test_checkov_without_a_json_report_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    odd = tmp_path / "checkov"
+    odd.write_text("#!/bin/sh\necho 'not json'\nexit 0\n")
+    odd.chmod(0o755)
+    status, _, err = check(
+        capsys, str(assembly(tmp_path / "out", Clean=CLEAN)), "--checkov", str(odd)
+    )
+    assert status == 2
+    assert one_line(err) == (
+        "cdk-mlops check: checkov printed no JSON report (exit 0): 'not json\\n'\n"
+    )
