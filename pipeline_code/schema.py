@@ -45,14 +45,16 @@ FeatureType = Literal["integer", "float", "categorical", "boolean"]
 FEATURE_TYPES: tuple[str, ...] = ("integer", "float", "categorical", "boolean")
 NUMERIC_TYPES: frozenset[str] = frozenset({"integer", "float"})
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-# The ETL's number grammar (``pipeline_code.etl.reasons.NUMBER_PATTERN``, copied so that the
-# serving code does not ship the ETL; a test keeps the two equal): plain decimals, and comma
-# thousands groups only where unambiguous ("1,001.5", "1,234,567"; not "1,001").
-_NUMBER_RE = re.compile(
+# Numbers as data files write them, one grammar for the ETL (both engines) and serving: plain
+# decimals, and comma thousands groups only where unambiguous ("1,001.5", "1,234,567"; not
+# "1,001", which means 1.001 in a decimal-comma locale). [0-9] rather than \d: Python's \d also
+# matches non-ASCII digits, Java's does not.
+NUMBER_PATTERN = (
     r"^[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
     r"|[0-9]{1,3}(,[0-9]{3})+\.[0-9]+"
     r"|[0-9]{1,3}(,[0-9]{3}){2,}(\.[0-9]+)?)$"
 )
+_NUMBER_RE = re.compile(NUMBER_PATTERN)
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 

@@ -7,6 +7,8 @@ Column-specific reasons are ``<code>:<column>``.
 
 from __future__ import annotations
 
+from pipeline_code.schema import NUMBER_PATTERN as NUMBER_PATTERN
+
 REASON_COLUMN = "quarantine_reason"
 REASON_SEPARATOR = ";"
 
@@ -57,14 +59,8 @@ INTERNAL_COLUMNS: tuple[str, ...] = (EXTRA_FIELD_COLUMN, SOURCE_FILE_COLUMN, SOU
 # Strict grammars so that Spark (Java) and pandas (Python) accept exactly the same strings:
 # Spark's cast alone would accept "1d" or "NaN", Python's float() accepts "1_000" or "inf".
 # [0-9] rather than \d: Python's \d also matches non-ASCII digits, Java's does not.
-# Thousands separators are accepted when unambiguous: comma groups of exactly three digits
-# with a dot decimal ("1,001.5") or with two groups or more ("1,234,567"). "1,001" alone is
-# rejected: in a decimal-comma locale it means 1.001. The commas are removed before the cast.
-NUMBER_PATTERN = (
-    r"^[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
-    r"|[0-9]{1,3}(,[0-9]{3})+\.[0-9]+"
-    r"|[0-9]{1,3}(,[0-9]{3}){2,}(\.[0-9]+)?)$"
-)
+# Numbers follow pipeline_code.schema.NUMBER_PATTERN (shared with serving): thousands
+# separators only where unambiguous; the commas are removed before the cast.
 THOUSANDS_SEPARATOR = ","
 TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
