@@ -131,14 +131,16 @@ class TrainingPipelineBase(Construct):
 class TrainingPipeline(TrainingPipelineBase):
     """A SageMaker Pipeline built with our typed builder and shipped with ``pipeline_code``.
 
-    Steps: ``Preprocess`` (split curated data) -> ``Train`` (scikit-learn) -> ``Evaluate``
+    Steps: ``DataVersion`` (never cached: a content fingerprint of the curated data, part of
+    every cached step's cache key) -> ``Preprocess`` (latest record per id, split by id) ->
+    ``Train`` (scikit-learn; the serving code goes into ``model.tar.gz``) -> ``Evaluate``
     (``evaluation.json`` with quality and bias metrics) and ``Baseline`` (Model Monitor
     statistics and constraints) -> ``CheckQuality`` (``metric`` >= the ``MetricThreshold``
-    parameter) -> ``Register`` a model package (metrics, drift baselines and the code version
-    recorded on it) or ``QualityGateFailed``.
+    parameter) -> ``Register`` a model package (metrics, drift baselines, the code and data
+    versions recorded on it) or ``QualityGateFailed``.
 
     Secure defaults every job gets (cdk-nag cannot see inside a pipeline definition; the tests
-    assert them on the definition): the network's isolated subnets and workload security group,
+    assert them on the definition): ``job_network``'s subnets and security groups,
     ``encryption_key`` on volumes and outputs, network isolation, inter-container traffic
     encryption. The pipeline role may start jobs only with VPC and KMS settings, network
     isolation and inter-container encryption (IAM conditions), reads only ``input_prefix`` of the
