@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from pipeline_code.compat import extract_tar
+from pipeline_code.evaluation.metric_names import SCALAR_METRICS, metric_problem
 from pipeline_code.schema import Schema, SchemaError
 
 if TYPE_CHECKING:
@@ -536,7 +537,14 @@ def add_run_local_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--schema", default=None, help="schema JSON file or built-in name (default: churn)"
     )
-    run.add_argument("--metric", default="auc", help="quality-gate metric (default: auc)")
+    run.add_argument(
+        "--metric",
+        default="auc",
+        help=(
+            "quality-gate metric: one of " + ", ".join(SCALAR_METRICS) + ", or a path such as "
+            "confidence_bounds.auc.lower or bias_metrics.<attribute>.<metric> (default: auc)"
+        ),
+    )
     run.add_argument(
         "--threshold", type=float, default=0.7, help="quality-gate threshold (default: 0.7)"
     )
@@ -645,6 +653,10 @@ def _config_from_args(args: argparse.Namespace) -> RunLocalConfig:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
     if args.traffic_rows < 1:
         raise ValueError(f"--traffic-rows must be at least 1, got {args.traffic_rows}")
+    # Checked before the ETL and training run, not after them.
+    problem = metric_problem(args.metric)
+    if problem:
+        raise ValueError(problem)
     return RunLocalConfig(
         output=Path(args.output),
         rows=args.rows,

@@ -31,19 +31,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-SCALAR_METRICS: tuple[str, ...] = (
-    "accuracy",
-    "precision",
-    "recall",
-    "f0_5",
-    "f1",
-    "f2",
-    "auc",
-    "true_positive_rate",
-    "true_negative_rate",
-    "false_positive_rate",
-    "false_negative_rate",
-)
+from pipeline_code.evaluation.metric_names import SCALAR_METRICS as SCALAR_METRICS
+
 MAX_CURVE_POINTS = 200
 DEFAULT_CONFIDENCE_LEVEL = 0.95
 CONFIDENCE_METHOD = (

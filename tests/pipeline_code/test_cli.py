@@ -127,7 +127,7 @@ def test_run_local_stops_at_a_failed_quality_gate(
         (["--data", "/no/such.csv", "--schema", "churn"], "'/no/such.csv' does not exist"),
         (["--rows", "0"], "--rows must be at least 1"),
         (["--schema", "/no/schema.json"], "does not exist"),
-        (["--metric", "roc"], "metric 'roc' is not in the evaluation"),
+        (["--metric", "roc"], "--metric 'roc' is not a metric of evaluation.json: use one of"),
         (["--model-type", "forest"], "model_type is 'forest'"),
     ],
 )
@@ -168,3 +168,17 @@ def test_progress_table_lists_every_step() -> None:
     with pytest.raises(RuntimeError), progress.step("preprocess"):
         raise RuntimeError("boom")
     assert "error" in progress.table() and "RuntimeError: boom" in progress.table()
+
+
+def test_an_unknown_metric_is_refused_before_any_work(tmp_path: Path) -> None:
+    # It used to be rejected only after the ETL and training had run.
+    assert main(["run-local", "--output", str(tmp_path), "--metric", "rmse"]) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_local_help_lists_the_gate_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run-local", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "auc, true_positive_rate" in out and "confidence_bounds.auc.lower" in out
+
