@@ -554,4 +554,3 @@ def test_the_quarantine_budget_reaches_the_job(built: Built) -> None:
 def test_fails_when_the_quarantine_budget_is_not_a_fraction(lake_stack: Any, fraction: Any) -> None:
     with pytest.raises(ValueError, match=r"max_quarantine_fraction=.*between 0 and 1"):
         _etl(lake_stack, max_quarantine_fraction=fraction)
-

@@ -181,4 +181,3 @@ def test_run_local_help_lists_the_gate_metrics(capsys: pytest.CaptureFixture[str
         main(["run-local", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "auc, true_positive_rate" in out and "confidence_bounds.auc.lower" in out
-
