@@ -102,7 +102,8 @@ class Progress:
                 time.perf_counter() - t0,
                 str(exc),
             )
-            self._line(f"[{record.index}/{len(STEPS)}] {name} FAILED: {exc}")
+            # The gate's message already says "quality gate FAILED: ...".
+            self._line(f"[{record.index}/{len(STEPS)}] {name}: {exc}")
             raise
         except BaseException as exc:
             record.status, record.seconds = "error", time.perf_counter() - t0

@@ -113,8 +113,11 @@ def test_run_local_stops_at_a_failed_quality_gate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _run(tmp_path, "--threshold", "0.999") == EXIT_GATE_FAILED
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert "model NOT registered" in err and "required >= 0.999" in err
+    # Said once, not "FAILED: quality gate FAILED: ...".
+    assert "FAILED: quality gate FAILED" not in captured.out + err
     assert not (tmp_path / "registry").exists()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["quality_gate"]["passed"] is False
