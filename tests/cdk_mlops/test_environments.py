@@ -97,3 +97,14 @@ def test_resource_findings_follow_the_stack_environment() -> None:
     ):
         arn = stack.format_arn(service="sagemaker", resource="training-job", resource_name="*")
         assert resource_finding(stack, arn) == f"AwsSolutions-IAM5[Resource::{expected}]"
+
+
+@pytest.mark.parametrize("region", ["cn-north-1", "us-gov-west-1"])
+def test_fails_at_synth_in_a_partition_without_the_scikit_learn_images(region: str) -> None:
+    # China and GovCloud have their own image registries, which the table does not list: the
+    # stack fails here, naming the region, not with a missing mapping key at deploy time.
+    env = cdk.Environment(account="111111111111", region=region)
+    with pytest.raises(
+        Exception, match=rf"no SageMaker scikit-learn image registry known for region '{region}'"
+    ):
+        RepeatableStack(new_app(), "Level2", env=env)
