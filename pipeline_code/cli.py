@@ -263,7 +263,8 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
             from pipeline_code.etl.transform import run_etl
 
             etl = run_etl(
-                local_spark_session(),
+                # Spark's own console output goes to a file, not into the progress lines.
+                local_spark_session(jvm_log=out / "spark-driver.log"),
                 str(raw_csv),
                 str(curated),
                 str(quarantine),

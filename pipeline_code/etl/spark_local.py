@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,11 +23,16 @@ appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 """
 
 
-def local_spark_session(app_name: str = "cdk-mlops-etl", *, cores: int = 2) -> SparkSession:
+def local_spark_session(
+    app_name: str = "cdk-mlops-etl", *, cores: int = 2, jvm_log: Path | None = None
+) -> SparkSession:
     """Return the active SparkSession, or start ``local[cores]`` tuned for small data.
 
     Small shuffle partitions, no UI, UTC, driver bound to localhost, and Spark's own logging
-    lowered to errors. Starting the JVM takes about 5 to 10 seconds.
+    lowered to errors. Starting the JVM takes about 5 to 10 seconds. With ``jvm_log``, what the
+    JVM writes to its console (Spark's start-up banner, its error log) goes to that file instead
+    of this process's stderr, where it would land in the middle of a progress display; errors
+    still reach Python as exceptions.
     """
     from pyspark.sql import SparkSession
 
@@ -38,7 +44,7 @@ def local_spark_session(app_name: str = "cdk-mlops-etl", *, cores: int = 2) -> S
     log4j = Path(tempfile.gettempdir()) / "cdk-mlops-log4j2.properties"
     if not log4j.exists():
         log4j.write_text(_LOG4J, encoding="utf-8")
-    spark = (
+    builder = (
         SparkSession.builder.master(f"local[{cores}]")
         .appName(app_name)
         .config("spark.ui.enabled", "false")
@@ -54,10 +60,28 @@ def local_spark_session(app_name: str = "cdk-mlops-etl", *, cores: int = 2) -> S
             # C1-only JIT: half the warm-up on small data, where peak JIT speed never pays off.
             f"-Dlog4j2.configurationFile=file:{log4j} -XX:TieredStopAtLevel=1",
         )
-        .getOrCreate()
     )
+    if jvm_log is None:
+        spark = builder.getOrCreate()
+    else:
+        spark = _with_stderr_to(jvm_log, builder.getOrCreate)
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _with_stderr_to(path: Path, start: Callable[[], SparkSession]) -> SparkSession:
+    """Run ``start`` with file descriptor 2 pointing at ``path``: the JVM it launches inherits
+    that descriptor for good, while this process gets its own stderr back right after."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "ab") as log:
+            os.dup2(log.fileno(), 2)
+            return start()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def spark_unavailable_reason() -> str | None:
