@@ -344,8 +344,10 @@ def _bounds(cons: dict[str, Any]) -> tuple[float | None, float | None]:
 def _column_keys(current: pd.DataFrame, compared: list[tuple[FeatureDrift, Any]]) -> Any:
     """Value keys per column (only read when rows repeat)."""
     for fd, _ in compared:
-        col = current[fd.name]
-        yield pd.util.hash_array(col.astype(object).fillna("\x00").astype(str).to_numpy())
+        # numpy, not Series.fillna on object dtype: pandas 2.2 warns about downcasting there.
+        values = current[fd.name].to_numpy(dtype=object, copy=True)
+        values[pd.isna(values)] = "\x00"
+        yield pd.util.hash_array(values.astype(str))
 
 
 def _decide(
