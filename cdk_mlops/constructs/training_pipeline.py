@@ -426,12 +426,6 @@ class TrainingPipeline(TrainingPipelineBase):
             "and PutMetricData have no resource-level permissions.",
         )
 
-    @property
-    def definition_group(self) -> str:
-        return str(
-            self.definition.step("Register").to_request()["Arguments"]["ModelPackageGroupName"]
-        )
-
 
 class _ImportedTrainingPipeline(TrainingPipelineBase):
     def __init__(
