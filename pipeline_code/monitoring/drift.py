@@ -48,17 +48,16 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipeline_code.compat import UTC
 from pipeline_code.monitoring import formats
 from pipeline_code.monitoring.baseline import numeric_feature_statistics, summary_statistics
 from pipeline_code.monitoring.capture import BadRecord, CaptureData, read_capture_files
+from pipeline_code.monitoring.cloudwatch import emit_cloudwatch_metrics as emit_cloudwatch_metrics
 from pipeline_code.monitoring.columns import coerce_numeric, normalize_strings
 from pipeline_code.monitoring.stats import (
     DEFAULT_SIGNIFICANCE,
@@ -706,43 +705,6 @@ def run_drift_check(
         output_dir=out,
         effective_size=result.effective_size,
     )
-
-
-def emit_cloudwatch_metrics(
-    report: DriftReport,
-    *,
-    endpoint_name: str,
-    schedule_name: str,
-    namespace: str = formats.METRIC_NAMESPACE,
-    cloudwatch_client: Any = None,
-    timestamp: datetime | None = None,
-) -> int:
-    """Publish the report's metrics with ``put_metric_data``; returns how many were sent.
-
-    Dimensions are ``Endpoint`` and ``MonitoringSchedule``, as Model Monitor uses for endpoints.
-    """
-    if cloudwatch_client is None:
-        import boto3
-
-        cloudwatch_client = boto3.client("cloudwatch")
-    ts = timestamp or datetime.now(UTC)
-    dims = [
-        {"Name": "Endpoint", "Value": endpoint_name},
-        {"Name": "MonitoringSchedule", "Value": schedule_name},
-    ]
-    data = [
-        {
-            "MetricName": name,
-            "Dimensions": dims,
-            "Timestamp": ts,
-            "Value": float(value),
-            "Unit": "None",
-        }
-        for name, value in sorted(report.metrics.items())
-    ]
-    for i in range(0, len(data), 20):  # 20 per call is within every PutMetricData limit
-        cloudwatch_client.put_metric_data(Namespace=namespace, MetricData=data[i : i + 20])
-    return len(data)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
