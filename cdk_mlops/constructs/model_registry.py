@@ -70,42 +70,41 @@ class ModelRegistryBase(Construct):
         return rule
 
     # ------------------------------------------------------------------ grants
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Describe and list the group and its versions."""
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """``actions`` on the group and every version of it."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
-            actions=[
-                "sagemaker:DescribeModelPackageGroup",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:ListModelPackages",
-            ],
+            actions=list(actions),
             resource_arns=[self.model_package_group_arn, self.model_packages_arn],
+        )
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Describe and list the group and its versions."""
+        return self.grant(
+            grantee,
+            "sagemaker:DescribeModelPackageGroup",
+            "sagemaker:DescribeModelPackage",
+            "sagemaker:ListModelPackages",
         )
 
     def grant_register(self, grantee: iam.IGrantable) -> iam.Grant:
         """Register new versions (what a training pipeline's role needs)."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[
-                "sagemaker:CreateModelPackage",
-                "sagemaker:DescribeModelPackageGroup",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:ListModelPackages",
-                "sagemaker:AddTags",
-            ],
-            resource_arns=[self.model_package_group_arn, self.model_packages_arn],
+        return self.grant(
+            grantee,
+            "sagemaker:CreateModelPackage",
+            "sagemaker:DescribeModelPackageGroup",
+            "sagemaker:DescribeModelPackage",
+            "sagemaker:ListModelPackages",
+            "sagemaker:AddTags",
         )
 
     def grant_approve(self, grantee: iam.IGrantable) -> iam.Grant:
         """Approve or reject versions (an approver's or a promotion job's role)."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[
-                "sagemaker:UpdateModelPackage",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:ListModelPackages",
-            ],
-            resource_arns=[self.model_package_group_arn, self.model_packages_arn],
+        return self.grant(
+            grantee,
+            "sagemaker:UpdateModelPackage",
+            "sagemaker:DescribeModelPackage",
+            "sagemaker:ListModelPackages",
         )
 
 
