@@ -240,8 +240,13 @@ def resolve_model_dir(path: str | os.PathLike[str], scratch: Path) -> Path:
     return dest
 
 
-class _Terminated(Exception):
-    """SIGTERM arrived: stop serving and clean up, as on Ctrl-C."""
+class _Terminated(BaseException):
+    """SIGTERM arrived: stop serving and clean up, as on Ctrl-C.
+
+    A ``BaseException`` like ``KeyboardInterrupt``: the signal can land while the main thread is
+    inside ``socketserver``'s request dispatch, which catches and logs every ``Exception`` and
+    would keep serving (seen as a server that ignored SIGTERM under load).
+    """
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pandas as pd
 import pytest
 
 from pipeline_code.inference import handler as h
+from pipeline_code.inference import server as server_module
 from pipeline_code.inference.server import ModelServer, resolve_model_dir, start_in_thread
 
 from .conftest_serving import *  # noqa: F403 - the serving fixtures
@@ -198,6 +200,30 @@ def test_resolve_model_dir_refuses_path_traversal(tmp_path: Path) -> None:
         not (tmp_path / "scratch" / "escaped.txt").exists()
         and not (tmp_path / "escaped.txt").exists()
     )
+
+
+def test_sigterm_during_request_dispatch_stops_the_server(loaded_model: h.LoadedModel) -> None:
+    """SIGTERM can land while the main thread is starting a request's thread; socketserver logs
+    and swallows any ``Exception`` raised there, so the stop signal must not be one (CI saw a
+    server that ignored SIGTERM under load)."""
+    server = ModelServer(0, loaded_model, quiet=True)
+
+    def dispatch_interrupted(request: object, client_address: object) -> None:
+        raise server_module._Terminated
+
+    server.process_request = dispatch_interrupted  # type: ignore[method-assign]
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    # were the signal swallowed, serving would go on: stop it after a bound, and fail
+    guard = threading.Timer(10, server.shutdown)
+    try:
+        conn.connect()
+        guard.start()
+        with pytest.raises(server_module._Terminated):
+            server.serve_forever(poll_interval=0.05)
+    finally:
+        guard.cancel()
+        conn.close()
+        server.server_close()
 
 
 @pytest.mark.slow
