@@ -263,6 +263,10 @@ class _Reader:
                 line,
             )
             return
+        self._read_parsed_event(source, lineno, line, event)
+
+    def _read_parsed_event(self, source: str, lineno: int, line: str, event: Any) -> None:
+        """Read the input records of a parsed capture event (subclasses read more of it)."""
         try:
             endpoint_input = event["captureData"]["endpointInput"]
             data = endpoint_input["data"]
