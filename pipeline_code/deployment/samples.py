@@ -1,0 +1,94 @@
+"""The sample rows the smoke and latency tests send: CSV lines without a header.
+
+Each row keeps its line number in the file, so a failure names the rows to look at. The file is
+a local path or an ``s3://bucket/key`` URI (read with ``s3:GetObject``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline_code.deployment.errors import UsageError
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One CSV line of the sample file and its 1-based line number."""
+
+    line: int
+    text: str
+
+
+def read_sample_text(source: str, *, s3_client: Any = None) -> str:
+    """The text of a local file or an ``s3://`` object (UTF-8)."""
+    if source.startswith("s3://"):
+        bucket, _, key = source[5:].partition("/")
+        if not bucket or not key:
+            raise UsageError(
+                f"sample file {source!r} is not s3://BUCKET/KEY; pass a full object URI"
+            )
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")
+        from botocore.exceptions import ClientError
+
+        try:
+            raw = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise UsageError(
+                f"cannot read sample file {source!r} ({code}); check the URI and that the role may "
+                "s3:GetObject it (and kms:Decrypt its key)"
+            ) from None
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(
+                f"sample file {source!r} does not exist; pass a CSV file of feature rows without a "
+                "header (--sample-file)"
+            )
+        raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"sample file {source!r} is not UTF-8 (byte {exc.start}); save it as UTF-8 CSV"
+        ) from None
+
+
+def parse_sample_rows(
+    text: str,
+    *,
+    source: str = "sample file",
+    skip_header: bool = False,
+    max_rows: int | None = None,
+) -> list[SampleRow]:
+    """Non-empty lines as rows (line numbers count every line of the file)."""
+    rows: list[SampleRow] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if skip_header and number == 1:
+            continue
+        if not line.strip():
+            continue
+        rows.append(SampleRow(number, line))
+        if max_rows is not None and len(rows) >= max_rows:
+            break
+    if not rows:
+        raise UsageError(f"{source} has no rows; put at least one CSV line of feature values in it")
+    return rows
+
+
+def load_sample_rows(
+    source: str, *, skip_header: bool = False, max_rows: int | None = None, s3_client: Any = None
+) -> list[SampleRow]:
+    """Read and parse the sample file (see :func:`parse_sample_rows`)."""
+    text = read_sample_text(source, s3_client=s3_client)
+    return parse_sample_rows(text, source=source, skip_header=skip_header, max_rows=max_rows)
+
+
+def csv_body(rows: list[SampleRow]) -> bytes:
+    """The request body for ``rows``: one line each, newline-terminated."""
+    return ("\n".join(r.text for r in rows) + "\n").encode("utf-8")
