@@ -21,6 +21,9 @@ PACKAGE_ARN_RE = re.compile(
     re.IGNORECASE,
 )
 
+#: ``local://<group>/<version>``, the local registry's ARNs (:mod:`pipeline_code.registry.local`)
+LOCAL_PACKAGE_ARN_RE = re.compile(r"^local://([^/]+)/([0-9]+)$")
+
 IN_SERVICE = "InService"
 #: Statuses that end on their own; verify waits for them.
 TRANSITIONAL_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
@@ -40,8 +43,9 @@ class PackageRef:
 
     @classmethod
     def from_arn(cls, arn: str) -> PackageRef:
-        """Group and version read from a versioned package ARN (``version`` None otherwise)."""
-        m = PACKAGE_ARN_RE.match(arn)
+        """Group and version read from a versioned package ARN, SageMaker's or the local
+        registry's (``version`` None otherwise)."""
+        m = PACKAGE_ARN_RE.match(arn) or LOCAL_PACKAGE_ARN_RE.match(arn)
         if m:
             return cls(arn, m.group(1), int(m.group(2)))
         return cls(arn, "", None)

@@ -231,7 +231,7 @@ def resolve_local(
         candidate,
         [prod] if prod else [],
         explicit=explicit,
-        prod_endpoint_name=f"the {LOCAL_ENDPOINT} endpoint",
+        prod_endpoint_name=LOCAL_ENDPOINT,
     )
     return resolution, package
 
