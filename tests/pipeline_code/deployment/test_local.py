@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,7 @@ def deploy(root: Path, *flags: str) -> int:
     return main(["deploy-local", "--registry", str(root), *FAST, *flags])
 
 
-def state(root: Path) -> dict[str, object]:
+def state(root: Path) -> dict[str, Any]:
     return json.loads((root / GROUP / STATE_FILE).read_text())
 
 
@@ -108,7 +109,7 @@ def test_deploy_local_rehearses_the_pipeline(
     assert "rollback on purpose" in capsys.readouterr().out
     record = state(root)
     assert (record["ModelPackageVersion"], record["Decision"]) == (1, "rollback")
-    assert [h["ModelPackageVersion"] for h in record["History"]] == [1, 2, 1]  # type: ignore[index, union-attr]
+    assert [h["ModelPackageVersion"] for h in record["History"]] == [1, 2, 1]
 
 
 def test_cdk_mlops_can_wire_the_command(
