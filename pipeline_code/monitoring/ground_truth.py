@@ -27,6 +27,7 @@ import base64
 import binascii
 import contextlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +57,8 @@ class GroundTruth:
     files: int = 0
     lines: int = 0
     replaced: int = 0
+    #: lines of events outside this shard's window (not parsed)
+    skipped: int = 0
 
 
 def _label_map(schema: Schema) -> dict[str, int]:
@@ -65,24 +68,50 @@ def _label_map(schema: Schema) -> dict[str, int]:
     return out
 
 
-def read_ground_truth(folder: Path | None, schema: Schema) -> GroundTruth:
-    """Read every ``*.jsonl`` under ``folder``; an absent folder means no labels yet."""
+def read_ground_truth(
+    folder: Path | None,
+    schema: Schema,
+    *,
+    event_ids: set[str] | None = None,
+    report_unkeyed: bool = True,
+) -> GroundTruth:
+    """Read every ``*.jsonl`` under ``folder``; an absent folder means no labels yet.
+
+    With ``event_ids`` (the events of this shard's window) a line whose event id is found by a
+    cheap text search and is not one of them is skipped unparsed (``skipped``): every shard sees
+    the whole ground truth, and most of it belongs to other shards or earlier windows. Lines of
+    this shard's events are parsed and their problems reported; lines without a recognisable
+    event id are reported only when ``report_unkeyed`` (by one shard, so they count once).
+    """
     gt = GroundTruth()
     if folder is None or not Path(folder).exists():
         return gt
     root = Path(folder)
     files = sorted(root.rglob("*.jsonl")) if root.is_dir() else [root]
     labels = _label_map(schema)
+    find = _EVENT_ID.search
     for path in files:
         gt.files += 1
         source = str(path.relative_to(root)) if path != root else path.name
         with path.open("r", encoding="utf-8", errors="replace") as fh:
             for lineno, raw in enumerate(fh, start=1):
                 line = raw.strip()
-                if line:
-                    gt.lines += 1
-                    _read_line(gt, source, lineno, line, labels)
+                if not line:
+                    continue
+                gt.lines += 1
+                if event_ids is not None:
+                    m = find(line)
+                    if m is not None and m.group(1) not in event_ids:
+                        gt.skipped += 1
+                        continue
+                    if m is None and not report_unkeyed:
+                        continue
+                _read_line(gt, source, lineno, line, labels)
     return gt
+
+
+#: ``"eventId": "<id>"`` (ids are UUIDs or similar: no quotes or backslashes inside)
+_EVENT_ID = re.compile(r'"eventId"\s*:\s*"([^"\\]*)"')
 
 
 def _bad(gt: GroundTruth, source: str, lineno: int, reason: str, text: str) -> None:
@@ -111,6 +140,9 @@ def _read_line(
         return
     if not isinstance(event_id, str) or not event_id:
         _bad(gt, source, lineno, "eventMetadata.eventId must be a non-empty string", line)
+        return
+    if isinstance(data, str) and encoding == "CSV" and data in labels:
+        _store(gt, event_id, [labels[data]], doc, source, lineno, line)
         return
     if encoding == "BASE64":
         try:
@@ -147,6 +179,12 @@ def _read_line(
     if not parsed:
         _bad(gt, source, lineno, "groundTruthData.data holds no label", line)
         return
+    _store(gt, event_id, parsed, doc, source, lineno, line)
+
+
+def _store(
+    gt: GroundTruth, event_id: str, parsed: list[int], doc: Any, source: str, lineno: int, line: str
+) -> None:
     if event_id in gt.labels:
         gt.replaced += 1
     gt.labels[event_id] = parsed

@@ -248,9 +248,16 @@ def compute_partial(cfg: JobConfig, shard: tuple[int, int] = (0, 1)) -> scale_ou
         doc[jc.MONITOR_PREDICTION_DRIFT] = part
     bad = list(cap.bad_records)
     if jc.MONITOR_MODEL_QUALITY in cfg.monitors or jc.MONITOR_BIAS_DRIFT in cfg.monitors:
-        gt = read_ground_truth(cfg.ground_truth_dir, cfg.schema)
-        if shard[0] == 0:  # ground truth is replicated to every shard: report its problems once
-            bad += gt.bad_records
+        # every shard sees all the ground truth: each parses only its own events' lines, and
+        # shard 0 alone reports lines without an event id and counts files and lines
+        gt = read_ground_truth(
+            cfg.ground_truth_dir,
+            cfg.schema,
+            event_ids=set(window.event_ids.tolist()),
+            report_unkeyed=shard[0] == 0,
+        )
+        bad += gt.bad_records
+        if shard[0] == 0:
             doc["ground_truth_files"] = gt.files
             doc["ground_truth_lines"] = gt.lines
         joined = join_labels(window.event_ids, window.record_index, gt, bad)

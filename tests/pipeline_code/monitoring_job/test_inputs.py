@@ -155,3 +155,17 @@ def test_cli_fails_when_capture_or_baseline_do_not_fit(
     assert job.main([*args, "--capture-dir", str(tmp_path), "--mode", "merge",
                      "--partials-dir", str(tmp_path / "none")]) == 2  # fmt: skip
     assert "no *.partial.json files under" in capsys.readouterr().err
+
+
+def test_a_shard_parses_only_the_ground_truth_of_its_events(
+    tmp_path: Path, churn_schema: Schema
+) -> None:
+    lines = [_gt_line("mine", "1"), _gt_line("other", "2"), "{broken", _gt_line("mine2", "x")]
+    (tmp_path / "gt.jsonl").write_text("\n".join(lines) + "\n")
+    first = read_ground_truth(tmp_path, churn_schema, event_ids={"mine", "mine2"})
+    assert first.labels == {"mine": [1]} and first.skipped == 1 and first.lines == 4
+    assert [b.line for b in first.bad_records] == [3, 4]  # unkeyed line + own bad label
+    second = read_ground_truth(
+        tmp_path, churn_schema, event_ids={"mine", "mine2"}, report_unkeyed=False
+    )
+    assert [b.line for b in second.bad_records] == [4]

@@ -162,6 +162,11 @@ def test_bad_capture_and_ground_truth_records_are_reported(
         fh.write(json.dumps(event) + "\n")
     gt_file = next((tmp_path / "gt").rglob("*.jsonl"))
     with gt_file.open("a") as fh:
+        first = json.loads(files[0].read_text().splitlines()[0])["eventMetadata"]["eventId"]
+        # a bad label for an event of the window is reported (and does not replace the good one)
+        bad_line = {"groundTruthData": {"data": "maybe"}, "eventMetadata": {"eventId": first}}
+        fh.write(json.dumps(bad_line) + "\n")
+        # labels of events outside the window are not even parsed
         fh.write('{"groundTruthData": {"data": "maybe"}, "eventMetadata": {"eventId": "x"}}\n')
     cfg = replace(
         job.JobConfig(
