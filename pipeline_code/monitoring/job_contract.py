@@ -98,8 +98,10 @@ FLAG_SCHEDULE_NAME = "--schedule-name"
 #: (the S3 input prefix already selects the window).
 FLAG_WINDOW_START = "--window-start"
 FLAG_WINDOW_END = "--window-end"
-#: "i/n" (0-based shard i of n: files whose index modulo n is i), or "auto" (from
-#: resourceconfig.json: host algo-(i+1) of n), default "0/1"
+#: "i/n": read only every n-th capture file starting at i (0-based; local scale-out and tests);
+#: "auto": on SageMaker, where ShardedByS3Key already gave this instance its files: read them all
+#: and name the partial after the host (algo-(i+1) of n, from resourceconfig.json).
+#: Default: no sharding.
 FLAG_SHARD = "--shard"
 #: all | partial | merge (see the module docstring)
 FLAG_MODE = "--mode"
