@@ -120,7 +120,7 @@ class LatencyReport:
         for c in self.cases:
             if c.errors:
                 reasons.append(
-                    f"{len(c.errors)} of {c.requests} requests of {c.rows_per_request} rows failed "
+                    f"{len(c.errors)} of {c.requests} requests of {_rows(c.rows_per_request)} failed "
                     f"(first: {c.errors[0]})"
                 )
             elif not c.passed:
@@ -129,6 +129,10 @@ class LatencyReport:
                     f"limit of {c.p99_threshold_ms:.1f} ms (p50 {c.p50_ms:.1f} ms)"
                 )
         return f"latency test failed against {self.target}: " + "; ".join(reasons)
+
+
+def _rows(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"
 
 
 def _bodies(rows: Sequence[SampleRow], rows_per_request: int, count: int) -> list[bytes]:

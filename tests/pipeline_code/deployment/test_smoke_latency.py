@@ -203,7 +203,7 @@ def test_latency_fails_when_requests_fail() -> None:
         _Failing(), rows(3), requests=4, batch_rows=0, p99_ms=100, warmup=0, concurrency=2
     )
     assert report.summary() == (
-        "latency test failed against fake: 4 of 4 requests of 1 rows failed (first: HTTP 503: ServiceUnavailable: busy)"
+        "latency test failed against fake: 4 of 4 requests of 1 row failed (first: HTTP 503: ServiceUnavailable: busy)"
     )
 
 
