@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 def _generate(workdir: Path, records: int) -> None:
     import numpy as np
 
+    from pipeline_code.compat import UTC
     from pipeline_code.monitoring.baseline import run_baseline
     from pipeline_code.monitoring.capture import write_capture_files
     from pipeline_code.monitoring.ground_truth import write_ground_truth_files

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline_code.compat import UTC
 from pipeline_code.monitoring.baseline import run_baseline
 from pipeline_code.monitoring.capture import write_capture_files
 from pipeline_code.monitoring.ground_truth import write_ground_truth_files
