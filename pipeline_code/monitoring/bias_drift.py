@@ -14,12 +14,17 @@ rebuilds label/prediction arrays with those counts, so the metrics are the evalu
 Violations (``constraint_check_type`` ``bias_drift_check``, with ``facet`` and ``metric_name``,
 as Clarify writes them): disparate impact below ``min_disparate_impact`` (default 0.8, the
 four-fifths rule), or a parity / opportunity difference above ``max_difference`` (default 0.1).
+When the baseline folder holds the model version's ``evaluation.json`` (:data:`EVALUATION_FILE`,
+the evaluation step's output with its ``bias_metrics``), the drift itself is checked too: a
+disparate impact that fell, or a difference that grew, by more than ``max_difference`` since
+evaluation is a violation, and the evaluation-time values are written next to the live ones.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pipeline_code.evaluation.bias import MISSING_GROUP, _groups, bias_metrics
+from pipeline_code.monitoring import formats
 from pipeline_code.monitoring.metric_lines import BIAS_METRICS
 from pipeline_code.schema import Schema
 
@@ -34,6 +40,29 @@ DEFAULT_MIN_DISPARATE_IMPACT = 0.8
 DEFAULT_MAX_DIFFERENCE = 0.1
 DEFAULT_MIN_GROUP_SIZE = 10
 CHECK_TYPE = "bias_drift_check"
+EVALUATION_FILE = "evaluation.json"
+#: metric key -> +1 when larger is worse, -1 when smaller is worse
+_WORSE = {
+    "demographic_parity_difference": 1,
+    "equal_opportunity_difference": 1,
+    "disparate_impact": -1,
+}
+_SHORT = {v: k.removeprefix("bias_metric_") for k, v in BIAS_METRICS.items()}
+
+
+def load_evaluation_bias(baseline_dir: Path) -> dict[str, Any] | None:
+    """The ``bias_metrics`` of ``<baseline>/evaluation.json``, when the baseline has one."""
+    path = Path(baseline_dir) / EVALUATION_FILE
+    if not path.exists():
+        return None
+    doc = formats.read_json(path, "evaluation")
+    bias = doc.get("bias_metrics") if isinstance(doc, dict) else None
+    if bias is not None and not isinstance(bias, dict):
+        raise ValueError(
+            f"{path}: 'bias_metrics' must be an object per sensitive attribute, got {bias!r:.80}; "
+            "use the evaluation step's evaluation.json"
+        )
+    return bias
 
 
 def partial(
@@ -76,6 +105,7 @@ def finish(
     min_disparate_impact: float = DEFAULT_MIN_DISPARATE_IMPACT,
     max_difference: float = DEFAULT_MAX_DIFFERENCE,
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    baseline: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, str]], dict[str, dict[str, float]]]:
     """statistics document, violations and ``{attribute: {metric name: value}}``."""
     attrs = [a for a in schema.sensitive_attributes if a.name in merged]
@@ -141,6 +171,24 @@ def finish(
                 violations.append(
                     _violation(attr_name, short, f"{key} {v:.3f} exceeds {max_difference:g}")
                 )
+    if baseline:
+        for attr_name, r in report.items():
+            base = baseline.get(attr_name) or {}
+            for key, sign in _WORSE.items():
+                live, then = r.get(key), base.get(key)
+                if not isinstance(live, int | float) or not isinstance(then, int | float):
+                    continue
+                r.setdefault("evaluation", {})[key] = then
+                change = (live - then) * sign
+                if change > max_difference:
+                    violations.append(
+                        _violation(
+                            attr_name,
+                            _SHORT[key],
+                            f"{key} moved from {then:.3f} at evaluation to {live:.3f} on live "
+                            f"traffic (worse by {change:.3f}, more than {max_difference:g})",
+                        )
+                    )
     stats = {
         "version": 0.0,
         "dataset": {"item_count": n},

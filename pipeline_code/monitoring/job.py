@@ -387,7 +387,9 @@ def merge_partials(partials: Sequence[scale_out.Partial], cfg: JobConfig) -> Job
         _own(emit, jc.MONITOR_MODEL_QUALITY, violations, gt["matched"])
     if jc.MONITOR_BIAS_DRIFT in cfg.monitors:
         merged = bias_drift.merge([d[jc.MONITOR_BIAS_DRIFT] for d in docs])
-        stats, violations, values2 = bias_drift.finish(merged, cfg.schema)
+        stats, violations, values2 = bias_drift.finish(
+            merged, cfg.schema, baseline=bias_drift.load_evaluation_bias(cfg.baseline_dir)
+        )
         _write(cfg, jc.MONITOR_BIAS_DRIFT, stats, violations, result)
         for facet, vals in values2.items():
             for name, v in vals.items():

@@ -169,3 +169,27 @@ def test_a_shard_parses_only_the_ground_truth_of_its_events(
         tmp_path, churn_schema, event_ids={"mine", "mine2"}, report_unkeyed=False
     )
     assert [b.line for b in second.bad_records] == [4]
+
+
+def test_bias_drift_against_the_evaluation(tmp_path: Path, churn_schema: Schema) -> None:
+    merged = {"gender": {"female": [45, 5, 5, 45], "male": [45, 5, 5, 45]}}  # parity on live data
+    evaluation = {"gender": {"disparate_impact": 1.0, "demographic_parity_difference": 0.0}}
+    _, violations, _ = bias_drift.finish(merged, churn_schema, baseline=evaluation)
+    assert violations == []
+    worse = {"gender": {"female": [70, 30, 5, 45], "male": [85, 15, 5, 45]}}
+    stats, violations, _ = bias_drift.finish(worse, churn_schema, baseline=evaluation)
+    texts = [v["description"] for v in violations if "at evaluation" in v["description"]]
+    # selection rates 0.5 and 0.4: DI fell by 0.2; the parity difference grew by 0.1 (not more)
+    assert texts == [
+        "disparate_impact moved from 1.000 at evaluation to 0.800 on live traffic "
+        "(worse by 0.200, more than 0.1)"
+    ]
+    assert stats["bias_metrics"]["gender"]["evaluation"] == evaluation["gender"]
+    (tmp_path / "evaluation.json").write_text(json.dumps({"bias_metrics": evaluation}))
+    assert bias_drift.load_evaluation_bias(tmp_path) == evaluation
+    (tmp_path / "evaluation.json").write_text(json.dumps({"bias_metrics": [1]}))
+    with pytest.raises(
+        ValueError, match="'bias_metrics' must be an object per sensitive attribute"
+    ):
+        bias_drift.load_evaluation_bias(tmp_path)
+    assert bias_drift.load_evaluation_bias(tmp_path / "absent") is None
