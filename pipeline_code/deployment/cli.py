@@ -343,6 +343,24 @@ COMMANDS: dict[
 }
 
 
+def _section(command: str) -> str:
+    """The command's block of the package docstring (its flags and environment variables)."""
+    from pipeline_code import deployment
+
+    lines = (deployment.__doc__ or "").splitlines()
+    if command not in lines:
+        return ""
+    out: list[str] = []
+    for line in lines[lines.index(command) + 1 :]:
+        if line and not line.startswith(" "):
+            break
+        out.append(line[4:] if line.startswith("    ") else line)
+    return (
+        "\n".join(out).strip()
+        + "\n\nExit status: 0 done, 1 stopped (one line says why), 2 bad flags, 3 nothing to do."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from pipeline_code import deployment
 
@@ -353,7 +371,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, add, _run) in COMMANDS.items():
-        add(sub.add_parser(name, help=help_text, description=help_text))
+        description = _section(name) or help_text
+        if name == "deploy-local":
+            from pipeline_code.deployment.local import DEPLOY_LOCAL_DESCRIPTION
+
+            description = DEPLOY_LOCAL_DESCRIPTION
+        add(
+            sub.add_parser(
+                name,
+                help=help_text,
+                description=description,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+        )
     return parser
 
 

@@ -52,6 +52,26 @@ DEFAULT_SAMPLE_ROWS = 50
 PROBABILITY_TOLERANCE = 1e-9
 
 DEPLOY_LOCAL_HELP = "rehearse the deployment pipeline on this machine (local registry and server)"
+DEPLOY_LOCAL_DESCRIPTION = """\
+Rehearse the level-3 deployment pipeline on this machine, with the code CodeBuild runs:
+
+  1 resolve   the newest Approved version of the group in the local registry (or
+              --model-package-version N, an explicit start that may roll back), compared with
+              the local production in <registry>/<group>/local-endpoint.json: an older version
+              is refused, the same one is "nothing to do" (exit status 3)
+  2 serve     its model.tar.gz (checked against the hash recorded at registration) on the
+              local model server, 127.0.0.1
+  3 smoke     every sample row, answers checked (one prediction per row, probability in [0, 1])
+  4 latency   1-row and --batch-rows-row requests, p99 against --p99-ms
+  5 verify    the server's predictions are those of the resolved version loaded in process
+  6 record    the version becomes the local production
+
+Exit status 0 done, 1 stopped (one line says why), 2 bad flags, 3 nothing to do.
+
+example:
+  cdk-mlops run-local --output run
+  cdk-mlops deploy-local --registry run/registry --approve 1
+"""
 
 
 def add_deploy_local_arguments(parser: argparse.ArgumentParser) -> None:

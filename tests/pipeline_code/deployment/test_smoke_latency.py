@@ -364,3 +364,24 @@ def test_an_empty_sample_file_is_refused(tmp_path: Path) -> None:
     path.write_text("\n\n")
     with pytest.raises(Exception, match="has no rows; put at least one CSV line"):
         load_sample_rows(str(path))
+
+
+@pytest.mark.parametrize(
+    ("command", "names"),
+    [
+        ("resolve", ["MODEL_PACKAGE_GROUP_NAME", "PROD_ENDPOINT_NAME", "ON_DUPLICATE"]),
+        ("smoke-test", ["ENDPOINT_NAME", "SAMPLE_FILE", "SMOKE_BATCH_SIZE"]),
+        ("latency-test", ["P99_MS", "LATENCY_REQUESTS"]),
+        ("verify", ["ALERTS_TOPIC_ARN", "EXPECTED_ENDPOINT_CONFIG_NAME"]),
+        ("deploy-local", ["local-endpoint.json", "--approve"]),
+    ],
+)
+def test_each_command_help_names_its_environment_variables(
+    command: str, names: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    for name in names:
+        assert name in out
+    assert "3 nothing to do" in out
