@@ -45,7 +45,9 @@ BASE_DIMENSIONS: dict[str, str] = {
     ENDPOINT_DIMENSION: "$.endpoint",
     SCHEDULE_DIMENSION: "$.schedule",
 }
-#: CloudWatch Logs: at most 3 dimensions per metric filter, 100 metric filters per log group.
+#: CloudWatch Logs: at most 3 dimensions per metric filter, 100 metric filters per log group
+#: (SageMaker Processing logs to the shared log group /aws/sagemaker/ProcessingJobs).
+PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 MAX_DIMENSIONS = 3
 MAX_FILTERS_PER_LOG_GROUP = 100
 
@@ -101,16 +103,27 @@ class MetricDefinition:
 
     @property
     def filter_pattern(self) -> str:
+        """The pattern for every endpoint's lines (see :func:`filter_pattern`)."""
         return filter_pattern(self.name)
 
+    def filter_pattern_for(self, endpoint: str) -> str:
+        """The pattern for one endpoint's lines (what a construct per endpoint should use)."""
+        return filter_pattern(self.name, endpoint)
 
-def filter_pattern(name: str) -> str:
+
+def filter_pattern(name: str, endpoint: str | None = None) -> str:
     """The CloudWatch Logs JSON filter pattern that selects the lines of metric ``name``.
 
     ``$.value = *`` is part of the pattern because a metric filter may only take its value
-    from a field the pattern matched.
+    from a field the pattern matched. With ``endpoint`` (a literal name, or a CloudFormation
+    token the construct resolves) only that endpoint's lines match: SageMaker writes every
+    processing job of the account and region to one log group, so two monitored endpoints must
+    not each count the other's lines (each filter would publish a data point per line, doubling
+    Sum and SampleCount).
     """
-    return f'{{ ($.{MARKER} = "{name}") && ($.value = *) }}'
+    if endpoint is None:
+        return f'{{ ($.{MARKER} = "{name}") && ($.value = *) }}'
+    return f'{{ ($.{MARKER} = "{name}") && ($.endpoint = "{endpoint}") && ($.value = *) }}'
 
 
 def metric_definitions(

@@ -43,6 +43,12 @@ def test_fails_when_container_arguments_are_wrong() -> None:
 
 def test_filter_pattern_selects_the_name_and_the_value() -> None:
     assert ml.filter_pattern("auc") == '{ ($.cdk_mlops_metric = "auc") && ($.value = *) }'
+    assert ml.filter_pattern("auc", "churn-prod") == (
+        '{ ($.cdk_mlops_metric = "auc") && ($.endpoint = "churn-prod") && ($.value = *) }'
+    )
+    d = ml.metric_definitions(["a"])[0]
+    assert d.filter_pattern_for("e") == ml.filter_pattern(d.name, "e")
+    assert d.filter_pattern == ml.filter_pattern(d.name)
 
 
 def test_metric_line_format_and_non_finite_values() -> None:
