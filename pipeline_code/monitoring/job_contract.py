@@ -54,6 +54,8 @@ GROUND_TRUTH_LOCAL_PATH = "/opt/ml/processing/groundtruth"
 PARTIALS_LOCAL_PATH = "/opt/ml/processing/input/partials"
 #: ProcessingInput "code": where the construct puts pipeline_code (the job's working directory).
 CODE_LOCAL_PATH = "/opt/ml/processing/input/code"
+#: Environment of the processing job: ``python3 -m`` finds pipeline_code in the code input.
+ENVIRONMENT: dict[str, str] = {"PYTHONPATH": "/opt/ml/processing/input/code"}
 #: ProcessingOutput "monitoring": <monitor>/statistics.json, <monitor>/constraint_violations.json.
 OUTPUT_LOCAL_PATH = "/opt/ml/processing/output"
 #: Sub-folder of the output holding the partial states in ``--mode partial``.

@@ -87,3 +87,7 @@ def test_fails_when_a_log_group_would_need_more_than_100_filters() -> None:
         ml.metric_definitions([f"f{i}" for i in range(40)])
     with pytest.raises(ValueError, match=r"monitors \['drift'\] are not monitors"):
         ml.metric_definitions(["a"], monitors=("drift",))
+
+
+def test_the_code_input_is_on_the_python_path() -> None:
+    assert jc.ENVIRONMENT["PYTHONPATH"] == jc.CODE_LOCAL_PATH
