@@ -1,0 +1,76 @@
+"""Synthesize the staging and prod endpoint templates (``EndpointStack``) in a private ``cdk.App``.
+
+The templates are plain CloudFormation: every account-specific value is a parameter, and the
+private App turns off the bootstrap-version rule, so they need nothing but their parameters
+(the endpoint stack has no assets). Nothing here needs an approved model or an AWS call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol
+
+import aws_cdk as cdk
+
+#: File names inside the templates asset (and so inside the ``Templates`` pipeline artifact).
+STAGING_TEMPLATE = "staging.template.json"
+PROD_TEMPLATE = "prod.template.json"
+SMOKE_SAMPLE = "smoke-sample.csv"
+
+
+class StageSettings(Protocol):
+    """What the construct reads of ``EndpointStageSettings`` (the endpoint helper owns the class)."""
+
+    @property
+    def stage(self) -> str: ...
+
+
+def synth_template(settings: StageSettings) -> dict[str, Any]:
+    """The ``EndpointStack`` template for ``settings``, synthesized in its own App and outdir."""
+    from cdk_mlops.stacks.endpoint import EndpointStack  # the endpoint helper's module
+
+    with tempfile.TemporaryDirectory(prefix="cdk-mlops-endpoint-") as outdir:
+        app = cdk.App(
+            outdir=outdir,
+            analytics_reporting=False,
+            default_stack_synthesizer=cdk.DefaultStackSynthesizer(
+                generate_bootstrap_version_rule=False
+            ),
+            context={"aws:cdk:disable-asset-staging": True},
+        )
+        stack = EndpointStack(app, f"Endpoint-{settings.stage}", settings=settings)
+        assembly = app.synth()
+        doc: dict[str, Any] = assembly.get_stack_by_name(stack.stack_name).template
+    return doc
+
+
+def build_templates_dir(staging: StageSettings, prod: StageSettings, smoke_sample: Path) -> Path:
+    """A folder (named by its content hash, so synths are deterministic) holding both templates and
+    the smoke-test sample."""
+    files = {
+        STAGING_TEMPLATE: (
+            json.dumps(synth_template(staging), indent=1, sort_keys=True) + "\n"
+        ).encode(),
+        PROD_TEMPLATE: (json.dumps(synth_template(prod), indent=1, sort_keys=True) + "\n").encode(),
+        SMOKE_SAMPLE: smoke_sample.read_bytes(),
+    }
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    out = Path(tempfile.gettempdir()) / "cdk-mlops-endpoint-templates" / digest.hexdigest()[:16]
+    if not out.is_dir():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=out.parent))
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        try:
+            tmp.replace(out)  # atomic: parallel synths never see half a folder
+        except OSError:
+            shutil.rmtree(
+                tmp, ignore_errors=True
+            )  # another synth won the race with the same content
+    return out
