@@ -614,6 +614,13 @@ class DeploymentPipeline(Construct):
             acknowledge_inline_policy(policy, f"CodePipeline action {stage}/{action.node.id}")
             if stage == "Source":
                 acknowledge(policy, [*artifacts, *S3_WRITE_GRANT_FINDINGS], artifacts_reason)
+            elif action.node.id == "Approve" and self.alarm_topic.master_key is not None:
+                acknowledge(
+                    policy,
+                    "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                    "The approval action publishes its notification to the encrypted alerts topic, "
+                    "which needs data keys of the topic's key (CDK's Topic.grant_publish).",
+                )
             elif action.node.id == "Deploy":
                 stack_name = self.stack_names[stage.lower()]
                 acknowledge(
