@@ -279,6 +279,15 @@ class DeploymentPipeline(Construct):
         assert self.verify_project.role is not None
         alarm_topic.grant_publish(self.verify_project.role)
 
+        # SageMaker writes group names in lower case in ARNs; the registry's pattern may not.
+        self._package_arns = sorted(
+            {
+                registry.model_packages_arn,
+                "arn:{partition}:sagemaker:{region}:{account}:model-package/{group}/*".format(
+                    **fill
+                ),
+            }
+        )
         self.deploy_role = self._deploy_role(
             stack, registry, encryption_key, execution_role, capture_bucket
         )
@@ -498,7 +507,7 @@ class DeploymentPipeline(Construct):
             iam.PolicyStatement(
                 sid="ModelPackages",
                 actions=["sagemaker:DescribeModelPackage"],
-                resources=[registry.model_packages_arn],
+                resources=self._package_arns,
             ),
             iam.PolicyStatement(
                 sid="PassExecutionRole",
@@ -663,7 +672,7 @@ class DeploymentPipeline(Construct):
                 resource_finding(self, self._autoscaling_slr_arn(stack)),
                 resource_finding(self, sagemaker_arn(stack, "endpoint-config", "*")),
                 resource_finding(self, sagemaker_arn(stack, "model", "*")),
-                resource_finding(self, self.registry.model_packages_arn),
+                *(resource_finding(self, arn) for arn in self._package_arns),
             ],
             "CloudFormation creates the endpoint stacks' models, endpoint configs and alarms under names it "
             "generates (so ARNs end in a wildcard); endpoints are named exactly. Application Auto Scaling's "

@@ -276,6 +276,28 @@ def test_deploy_role_passes_only_the_execution_role_to_sagemaker(built: Built) -
     assert not any(s["Action"] == "*" or s["Action"] == "sagemaker:*" for s in statements)
 
 
+def test_each_build_role_reaches_only_its_endpoints(built: Built) -> None:
+    def actions_of(prefix: str) -> dict[str, str]:
+        lid = built.lid("AWS::IAM::Role", prefix)
+        out: dict[str, str] = {}
+        for st in role_statements(built.template, lid):
+            for action in st["Action"] if isinstance(st["Action"], list) else [st["Action"]]:
+                out[action] = out.get(action, "") + json.dumps(st["Resource"])
+        return out
+
+    test = actions_of("DeployTestStagingRole")
+    assert "endpoint/churn-staging" in test["sagemaker:InvokeEndpoint"]
+    assert "churn-prod" not in test["sagemaker:InvokeEndpoint"]
+    resolve = actions_of("DeployResolveRole")
+    assert "sagemaker:InvokeEndpoint" not in resolve
+    assert "model-package/churn-models/*" in resolve["sagemaker:DescribeModelPackage"]
+    verify = actions_of("DeployVerifyRole")
+    assert "sagemaker:InvokeEndpoint" not in verify
+    assert "churn-staging" in verify["sagemaker:DescribeEndpoint"]
+    assert "churn-prod" in verify["sagemaker:DescribeEndpoint"]
+    assert "sns:Publish" in verify
+
+
 def test_grant_start_and_metrics(built: Built) -> None:
     stack = cdk.Stack.of(built.construct)
     role = iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal())
