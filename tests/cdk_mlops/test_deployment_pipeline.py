@@ -308,6 +308,20 @@ def test_grant_start_and_metrics(built: Built) -> None:
     assert "sagemaker.runtime" in DEPLOYMENT_INTERFACE_ENDPOINTS
 
 
+def test_without_approval_and_with_the_default_prefix(sample: Path) -> None:
+    stack = cdk.Stack(new_app(), "Team-Level3")
+    construct = build(stack, sample, require_manual_approval=False, endpoint_name_prefix=None)
+    assert construct.staging_endpoint_name == "Team-Level3-Deploy-staging"
+    assert construct.prod_endpoint_name == "Team-Level3-Deploy-prod"
+    assert construct.stack_names == {
+        "staging": "Team-Level3-Deploy-staging-endpoint",
+        "prod": "Team-Level3-Deploy-prod-endpoint",
+    }
+    stages = Template.from_stack(stack).find_resources("AWS::CodePipeline::Pipeline")
+    (props,) = [r["Properties"] for r in stages.values()]
+    assert [s["Name"] for s in props["Stages"]] == ["Source", "Resolve", "Staging", "Prod"]
+
+
 def _fails(sample: Path, message: str, **overrides: Any) -> None:
     stack = cdk.Stack(new_app(), "Bad")
     with pytest.raises(ValueError, match=message):
