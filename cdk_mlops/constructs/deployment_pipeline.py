@@ -11,6 +11,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -47,18 +48,17 @@ from cdk_mlops.constructs.interfaces import IModelRegistry, JobNetwork
 from cdk_mlops.constructs.pipeline_code import PipelineCode
 from pipeline_code.deployment.permissions import COMMAND_PERMISSIONS
 
-#: Interface (and gateway) endpoints the builds need in an isolated VPC: SageMaker API (resolve,
-#: verify), SageMaker runtime (smoke and latency tests), SNS (verify's alert), CloudWatch (verify
-#: reads alarm states), CloudWatch Logs (build logs), STS (CodeBuild's credentials), CodeBuild
-#: itself is reached by the service, S3 as a gateway (artifacts). KMS for the encrypted artifacts.
-DEPLOYMENT_INTERFACE_ENDPOINTS: tuple[str, ...] = (
-    "sagemaker.api",
-    "sagemaker.runtime",
-    "sns",
-    "monitoring",
-    "logs",
-    "sts",
-    "kms",
+#: Interface endpoints the builds need in an isolated VPC: the SageMaker API (resolve, verify),
+#: the SageMaker runtime (smoke and latency tests), SNS (verify's alert), CloudWatch (verify reads
+#: the rollback alarms), CloudWatch Logs (build logs) and STS. Artifacts come through the S3
+#: gateway; SSE-KMS objects are decrypted by S3, so no KMS endpoint is needed.
+DEPLOYMENT_INTERFACE_ENDPOINTS: tuple[ec2.InterfaceVpcEndpointAwsService, ...] = (
+    ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+    ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+    ec2.InterfaceVpcEndpointAwsService.SNS,
+    ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+    ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    ec2.InterfaceVpcEndpointAwsService.STS,
 )
 #: Gateway endpoints the builds need.
 DEPLOYMENT_GATEWAY_ENDPOINTS: tuple[str, ...] = ("s3",)
@@ -163,6 +163,25 @@ class DeploymentPipeline(Construct):
             stage: stack_scoped_name(self, f"{construct_id}-{stage}-endpoint", max_length=128)
             for stage in _STAGES
         }
+        present = job_network.interface_endpoints
+        missing = sorted(
+            e.short_name for e in DEPLOYMENT_INTERFACE_ENDPOINTS if e.short_name not in present
+        )
+        if job_network.all_interface_endpoints_known:
+            check_prop(
+                self,
+                "job_network.interface_endpoints",
+                sorted(present),
+                not missing,
+                f"The deployment builds run in the VPC and need interface endpoints for {missing}; add "
+                "them to the Network's interface_endpoints (see DEPLOYMENT_INTERFACE_ENDPOINTS).",
+            )
+        elif missing:
+            cdk.Annotations.of(self).add_warning_v2(
+                "cdk-mlops:DeploymentEndpoints",
+                f"The deployment builds run in an existing VPC: make sure it reaches {missing} (interface "
+                "endpoints or a NAT gateway), or resolve, the tests and verify time out.",
+            )
         self.staging_endpoint_name = f"{prefix}-staging"
         self.prod_endpoint_name = f"{prefix}-prod"
         self.registry = registry

@@ -23,7 +23,7 @@ from cdk_mlops.checks import cfn_lint, stack_templates
 from cdk_mlops.compliance import add_compliance_checks
 from cdk_mlops.constructs._notifications import encrypted_topic
 from cdk_mlops.constructs.model_registry import ModelRegistry
-from cdk_mlops.constructs.network import Network
+from cdk_mlops.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, Network
 from tests.cdk_mlops.construct_fixtures import TemplateView, role_statements
 from tests.cdk_mlops.helpers import new_app
 
@@ -105,7 +105,16 @@ def build(stack: cdk.Stack, sample: Path, **overrides: Any) -> DeploymentPipelin
         "LogsKey",
         f"arn:{stack.partition}:kms:{stack.region}:{stack.account}:key/9876abcd-12ab-34cd-56ef-1234567890ab",
     )
-    network = Network(stack, "Network")
+    network = Network(
+        stack,
+        "Network",
+        interface_endpoints=list(
+            {
+                e.short_name: e
+                for e in (*DEFAULT_INTERFACE_ENDPOINTS, *DEPLOYMENT_INTERFACE_ENDPOINTS)
+            }.values()
+        ),
+    )
     props: dict[str, Any] = {
         "registry": ModelRegistry.from_group_name(stack, "Registry", "Churn-Models"),
         "job_network": network.job_network,
@@ -305,7 +314,7 @@ def test_grant_start_and_metrics(built: Built) -> None:
     assert grant.success
     metric = built.construct.metric_failed_executions()
     assert (metric.namespace, metric.metric_name) == ("AWS/Events", "TriggeredRules")
-    assert "sagemaker.runtime" in DEPLOYMENT_INTERFACE_ENDPOINTS
+    assert "sagemaker.runtime" in {e.short_name for e in DEPLOYMENT_INTERFACE_ENDPOINTS}
 
 
 def test_without_approval_and_with_the_default_prefix(sample: Path) -> None:
@@ -345,6 +354,14 @@ def _fails(sample: Path, message: str, **overrides: Any) -> None:
 def test_fails_on_bad_props(sample: Path, overrides: dict[str, Any], message: str) -> None:
     resolved = {k: settings(v) if k in ("staging", "prod") else v for k, v in overrides.items()}
     _fails(sample, message, **resolved)
+
+
+def test_fails_when_the_network_lacks_an_endpoint(sample: Path) -> None:
+    stack = cdk.Stack(new_app(), "Bad")
+    with pytest.raises(
+        ValueError, match=r"job_network.interface_endpoints=.*\['monitoring', 'sns'\]"
+    ):
+        build(stack, sample, job_network=Network(stack, "Plain").job_network)
 
 
 def test_fails_when_the_sample_is_missing_or_empty(sample: Path, tmp_path: Path) -> None:
