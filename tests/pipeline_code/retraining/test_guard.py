@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from pipeline_code import compat
 from pipeline_code.retraining.guard import (
     REASON_COOLDOWN,
     REASON_DAILY_CAP,
@@ -17,7 +18,7 @@ from pipeline_code.retraining.guard import (
     utc_day_start,
 )
 
-UTC = dt.UTC
+UTC = compat.UTC
 NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 SETTINGS = GuardSettings(cooldown_seconds=3600, max_per_day=3)
 
