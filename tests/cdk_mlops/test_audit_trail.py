@@ -163,3 +163,14 @@ def test_compliance_packs_and_cfn_lint(tmp_path: Path, env: cdk.Environment | No
     (template,) = stack_templates(tmp_path).values()
     region = env.region if env is not None and env.region else "eu-west-1"
     assert cfn_lint(template, (region,)) == []
+
+
+def test_trail_waits_for_the_bucket_policy_and_the_delivery_role_policy(
+    synth: tuple[Template, AuditTrail],
+) -> None:
+    template, _ = synth
+    (trail,) = template.find_resources("AWS::CloudTrail::Trail").values()
+    depends = trail["DependsOn"]
+    assert len(depends) == 2
+    assert any(d.startswith("AuditBucketPolicy") for d in depends)
+    assert any(d.startswith("AuditTrailLogsRoleDefaultPolicy") for d in depends)
