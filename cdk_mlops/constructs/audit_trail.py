@@ -117,6 +117,17 @@ class AuditTrail(Construct):
             ],
             removal_policy=removal_policy,
         )
+        # CDK's Trail allows cloudtrail.amazonaws.com without aws:SourceArn; deny other trails.
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyThisTrailWrites",
+                effect=iam.Effect.DENY,
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects("*")],
+                conditions={"StringNotEquals": {"aws:SourceArn": trail_arn}},
+            )
+        )
         self.log_group: logs.LogGroup | None = None
         if cloudwatch_logs_retention is not None:
             self.log_group = logs.LogGroup(

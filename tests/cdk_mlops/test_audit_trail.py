@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,16 @@ def test_trail_waits_for_the_bucket_policy_and_the_delivery_role_policy(
     assert len(depends) == 2
     assert any(d.startswith("AuditBucketPolicy") for d in depends)
     assert any(d.startswith("AuditTrailLogsRoleDefaultPolicy") for d in depends)
+
+
+def test_bucket_denies_writes_from_other_trails(synth: tuple[Template, AuditTrail]) -> None:
+    template, _ = synth
+    policies = template.find_resources("AWS::S3::BucketPolicy")
+    (deny,) = [
+        st
+        for p in policies.values()
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+        if st.get("Sid") == "OnlyThisTrailWrites"
+    ]
+    assert deny["Effect"] == "Deny"
+    assert "Level3-audit" in json.dumps(deny["Condition"]["StringNotEquals"]["aws:SourceArn"])
