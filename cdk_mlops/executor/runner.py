@@ -78,6 +78,9 @@ class StepRun:
     status: str = "NotStarted"  # Executing, Succeeded, Failed, NotExecuted
     seconds: float = 0.0
     detail: str = ""
+    #: Lineage of a job's inputs: input or channel name -> ``<step>.<output>`` of this
+    #: execution that wrote it (``<step>.ModelArtifacts`` for a model), else its S3 URI.
+    inputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -528,11 +531,27 @@ def _run_step(
         raise PipelineFailed(name, str(message))
     args = ctx.evaluate(step.raw.get("Arguments") or {}, step=name, where="Arguments")
     if step.type == "Processing":
+        run.inputs = _lineage(
+            {
+                str(i.get("InputName")): (i.get("S3Input") or {}).get("S3Uri")
+                for i in args.get("ProcessingInputs") or []
+            },
+            ctx,
+        )
         job = run_processing(name, args, s3=s3, settings=settings, execution_id=execution_id)
         ctx.properties[name] = job.describe
         run.detail = f"job folder {job.job_dir}"
         return None
     elif step.type == "Training":
+        run.inputs = _lineage(
+            {
+                str(c.get("ChannelName")): (
+                    (c.get("DataSource") or {}).get("S3DataSource") or {}
+                ).get("S3Uri")
+                for c in args.get("InputDataConfig") or []
+            },
+            ctx,
+        )
         job = run_training(name, args, s3=s3, settings=settings, execution_id=execution_id)
         ctx.properties[name] = job.describe
         run.detail = job.describe["ModelArtifacts"]["S3ModelArtifacts"]
@@ -542,6 +561,31 @@ def _run_step(
     ctx.properties[name] = {"ModelPackageArn": package["ModelPackageArn"]}
     run.detail = f"{package['ModelPackageGroupName']} version {package['ModelPackageVersion']}"
     return package
+
+
+def _lineage(inputs: Mapping[str, Any], ctx: Context) -> dict[str, str]:
+    """Which output of this execution each input reads (by S3 location)."""
+    produced: list[tuple[str, str]] = []
+    for step, describe in ctx.properties.items():
+        for output in (describe.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+            uri = (output.get("S3Output") or {}).get("S3Uri")
+            if isinstance(uri, str):
+                produced.append((uri.rstrip("/"), f"{step}.{output.get('OutputName')}"))
+        model = (describe.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+        if isinstance(model, str):
+            produced.append((model, f"{step}.ModelArtifacts"))
+    out: dict[str, str] = {}
+    for name, uri in inputs.items():
+        text = str(uri)
+        out[name] = next(
+            (
+                label
+                for prefix, label in produced
+                if text == prefix or text.startswith(prefix + "/")
+            ),
+            text,
+        )
+    return out
 
 
 def register_model(

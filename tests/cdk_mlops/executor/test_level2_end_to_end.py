@@ -20,6 +20,12 @@ from tests.cdk_mlops.executor.conftest import generate_csv, synthesize_level2
 pytestmark = pytest.mark.slow
 
 
+def _data_files(work: Path, step: str, folder: str) -> list[str]:
+    """The data files a job found in a container folder (``opt/ml/<folder>``)."""
+    root = work / "jobs" / step / "opt" / "ml" / folder
+    return sorted(p.name for p in root.iterdir() if p.suffix in (".csv", ".parquet"))
+
+
 def _check_succeeded(result: Any, group: str) -> dict[str, Any]:
     assert result.status == "Succeeded", result.failure_reason
     statuses = {s.name: s.status for s in result.steps}
@@ -96,6 +102,32 @@ def test_level2_runs_on_churn_data(level2_template: Path, tmp_path: Path) -> Non
     # Drift baselines of the Baseline step are attached.
     assert (folder / "baseline" / "statistics.json").is_file()
     assert (folder / "baseline" / "constraints.json").is_file()
+    # Lineage: which output of this execution each job read.
+    inputs = {s.name: s.inputs for s in result.steps}
+    code = inputs["Train"]["code"]
+    assert code.startswith("s3://cdk-hnb659fds-assets-123456789012-us-east-1/")
+    assert inputs["Train"] == {
+        "train": "Preprocess.train",
+        "validation": "Preprocess.validation",
+        "code": code,
+    }
+    assert inputs["Evaluate"] == {
+        "code": code,
+        "model": "Train.ModelArtifacts",
+        "test": "Preprocess.test",
+    }
+    assert inputs["Baseline"] == {"code": code, "baseline": "Preprocess.train"}
+    assert (
+        inputs["Preprocess"]["data"]
+        == inputs["DataVersion"]["data"]
+        == result.parameters["InputDataUri"]
+    )
+    # Each job got the split its input is named after (Preprocess names its files by split), so
+    # a wiring that feeds a job another valid output (train <- test) fails here.
+    assert _data_files(work, "Train", "input/data/train") == ["train.csv"]
+    assert _data_files(work, "Train", "input/data/validation") == ["validation.csv"]
+    assert _data_files(work, "Evaluate", "processing/input/test") == ["test.csv"]
+    assert _data_files(work, "Baseline", "processing/input/baseline") == ["train.csv"]
     summary = json.loads((work / "summary.json").read_text())
     assert summary["status"] == "Succeeded"
 
