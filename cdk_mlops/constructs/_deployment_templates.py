@@ -12,7 +12,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 
@@ -22,16 +22,13 @@ PROD_TEMPLATE = "prod.template.json"
 SMOKE_SAMPLE = "smoke-sample.csv"
 
 
-class StageSettings(Protocol):
-    """What the construct reads of ``EndpointStageSettings`` (the endpoint helper owns the class)."""
-
-    @property
-    def stage(self) -> str: ...
+if TYPE_CHECKING:
+    from cdk_mlops.stacks.endpoint import EndpointStageSettings as StageSettings
 
 
 def synth_template(settings: StageSettings) -> dict[str, Any]:
     """The ``EndpointStack`` template for ``settings``, synthesized in its own App and outdir."""
-    from cdk_mlops.stacks.endpoint import EndpointStack  # the endpoint helper's module
+    from cdk_mlops.stacks.endpoint import EndpointStack  # lazily: the stack imports constructs
 
     with tempfile.TemporaryDirectory(prefix="cdk-mlops-endpoint-") as outdir:
         app = cdk.App(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -38,7 +38,6 @@ from cdk_mlops.constructs._deployment_templates import (
     PROD_TEMPLATE,
     SMOKE_SAMPLE,
     STAGING_TEMPLATE,
-    StageSettings,
     build_templates_dir,
 )
 from cdk_mlops.constructs._notifications import TopicTarget
@@ -47,6 +46,9 @@ from cdk_mlops.constructs._util import check_prop, is_token, prop_error, stack_s
 from cdk_mlops.constructs.interfaces import IModelRegistry, JobNetwork
 from cdk_mlops.constructs.pipeline_code import PipelineCode
 from pipeline_code.deployment.permissions import COMMAND_PERMISSIONS
+
+if TYPE_CHECKING:
+    from cdk_mlops.stacks.endpoint import EndpointStageSettings  # the stack imports constructs
 
 #: Interface endpoints the builds need in an isolated VPC: the SageMaker API (resolve, verify),
 #: the SageMaker runtime (smoke and latency tests), SNS (verify's alert), CloudWatch (verify reads
@@ -114,8 +116,8 @@ class DeploymentPipeline(Construct):
         logs_key: kms.IKey,
         capture_bucket: s3.IBucket,
         alarm_topic: sns.ITopic,
-        staging: StageSettings,
-        prod: StageSettings,
+        staging: EndpointStageSettings,
+        prod: EndpointStageSettings,
         smoke_test_sample: Path | str,
         execution_role: iam.IRole | None = None,
         endpoint_name_prefix: str | None = None,

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +19,13 @@ from aws_cdk.assertions import Template
 from cdk_mlops.checks import cfn_lint, stack_templates
 from cdk_mlops.compliance import add_compliance_checks
 from cdk_mlops.constructs._notifications import encrypted_topic
+from cdk_mlops.constructs.deployment_pipeline import (
+    DEPLOYMENT_INTERFACE_ENDPOINTS,
+    DeploymentPipeline,
+)
 from cdk_mlops.constructs.model_registry import ModelRegistry
 from cdk_mlops.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, Network
+from cdk_mlops.stacks.endpoint import ENDPOINT_PARAMETERS, EndpointStageSettings
 from tests.cdk_mlops.construct_fixtures import TemplateView, role_statements
 from tests.cdk_mlops.helpers import new_app
 
@@ -40,51 +42,8 @@ CONTRACT_PARAMETERS = (
 )
 
 
-def _install_endpoint_stand_in() -> None:
-    """Until the endpoint helper's module is committed: a stack with the contract's parameters."""
-    if importlib.util.find_spec("cdk_mlops.stacks.endpoint") is not None:
-        return
-    module = types.ModuleType("cdk_mlops.stacks.endpoint")
-
-    @dataclass(frozen=True, kw_only=True)
-    class EndpointStageSettings:
-        stage: str
-        instance_count: int = 1
-
-    class EndpointStack(cdk.Stack):
-        def __init__(self, scope: Any, cid: str, *, settings: EndpointStageSettings) -> None:
-            super().__init__(scope, cid)
-            types_ = {
-                "SubnetIds": "List<AWS::EC2::Subnet::Id>",
-                "SecurityGroupIds": "List<AWS::EC2::SecurityGroup::Id>",
-            }
-            for pid in CONTRACT_PARAMETERS:
-                cdk.CfnParameter(self, pid, type=types_.get(pid, "String"))
-            cdk.CfnResource(self, "Handle", type="AWS::CloudFormation::WaitConditionHandle")
-            for oid, value in (
-                ("EndpointName", cdk.Fn.ref("EndpointName")),
-                ("EndpointConfigName", f"{settings.stage}-config"),
-                ("ModelPackageArn", cdk.Fn.ref("ModelPackageArn")),
-            ):
-                cdk.CfnOutput(self, f"Out{oid}", value=value).override_logical_id(oid)
-
-    module.EndpointStack = EndpointStack  # type: ignore[attr-defined]
-    module.EndpointStageSettings = EndpointStageSettings  # type: ignore[attr-defined]
-    module.ENDPOINT_PARAMETERS = CONTRACT_PARAMETERS  # type: ignore[attr-defined]
-    sys.modules["cdk_mlops.stacks.endpoint"] = module
-
-
-_install_endpoint_stand_in()
-from cdk_mlops.stacks.endpoint import EndpointStageSettings  # noqa: E402
-
-from cdk_mlops.constructs.deployment_pipeline import (  # noqa: E402
-    DEPLOYMENT_INTERFACE_ENDPOINTS,
-    DeploymentPipeline,
-)
-
-
-def settings(stage: str) -> Any:
-    return EndpointStageSettings(stage=stage)
+def settings(stage: str) -> EndpointStageSettings:
+    return EndpointStageSettings.prod() if stage == "prod" else EndpointStageSettings.staging()
 
 
 @pytest.fixture(scope="module")
@@ -397,3 +356,8 @@ def test_compliance_packs_and_cfn_lint(
 
 
 _: Callable[..., Any] = build
+
+
+def test_endpoint_stack_parameters_match_the_contract() -> None:
+    """The pipeline passes exactly the parameters the endpoint stack declares."""
+    assert tuple(ENDPOINT_PARAMETERS) == CONTRACT_PARAMETERS
