@@ -48,6 +48,8 @@ ML_EXTRA = Extra(
 )
 # ... and of the ``checks`` extra (checkov lives in its own environment: its pins clash).
 CHECKS_EXTRA = Extra(name="checks", modules=("cfnlint",))
+# ... and of the ``executor`` extra (``run-pipeline``: the jobs need ml; S3 is moto in-process).
+EXECUTOR_EXTRA = Extra(name="executor", modules=(*ML_EXTRA.modules, "moto", "boto3"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +118,30 @@ def _generate(args: argparse.Namespace) -> int:
     return generate_command(args)
 
 
+def _run_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    from cdk_mlops.executor.cli import add_run_pipeline_arguments
+
+    add_run_pipeline_arguments(parser)
+
+
+def _run_pipeline(args: argparse.Namespace) -> int:
+    from cdk_mlops.executor.cli import run_pipeline_command
+
+    return run_pipeline_command(args)
+
+
+def _deploy_local_arguments(parser: argparse.ArgumentParser) -> None:
+    from pipeline_code.deployment.local import add_deploy_local_arguments
+
+    add_deploy_local_arguments(parser)
+
+
+def _deploy_local(args: argparse.Namespace) -> int:
+    from pipeline_code.deployment.local import deploy_local_command
+
+    return deploy_local_command(args)
+
+
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
     from cdk_mlops.checks import add_arguments
 
@@ -152,7 +178,9 @@ def _texts() -> tuple[str, str, str, str]:
 def subcommands() -> tuple[Subcommand, ...]:
     """Every subcommand, in the order ``--help`` lists them."""
     run_help, run_description, generate_help, generate_description = _texts()
-    # both modules are light to import (standard library only)
+    # these modules are light to import (standard library only)
+    from cdk_mlops.executor.cli import RUN_PIPELINE_DESCRIPTION, RUN_PIPELINE_HELP
+    from pipeline_code.deployment.local import DEPLOY_LOCAL_DESCRIPTION, DEPLOY_LOCAL_HELP
     from pipeline_code.inference.serve_cli import SERVE_DESCRIPTION, SERVE_HELP
     from pipeline_code.schema_infer import INFER_SCHEMA_DESCRIPTION, INFER_SCHEMA_HELP
 
@@ -189,6 +217,24 @@ def subcommands() -> tuple[Subcommand, ...]:
             description=generate_description,
             add_arguments=_generate_arguments,
             run=_generate,
+            extra=ML_EXTRA,
+            raw_description=True,
+        ),
+        Subcommand(
+            name="run-pipeline",
+            help=RUN_PIPELINE_HELP,
+            description=RUN_PIPELINE_DESCRIPTION,
+            add_arguments=_run_pipeline_arguments,
+            run=_run_pipeline,
+            extra=EXECUTOR_EXTRA,
+            raw_description=True,
+        ),
+        Subcommand(
+            name="deploy-local",
+            help=DEPLOY_LOCAL_HELP,
+            description=DEPLOY_LOCAL_DESCRIPTION,
+            add_arguments=_deploy_local_arguments,
+            run=_deploy_local,
             extra=ML_EXTRA,
             raw_description=True,
         ),

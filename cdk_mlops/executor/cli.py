@@ -1,4 +1,4 @@
-"""``cdk-mlops run-pipeline``: run a synthesized SageMaker pipeline on this machine.
+"""cdk-mlops run-pipeline: run a synthesized SageMaker pipeline on this machine.
 
     cdk-mlops run-pipeline cdk.out/MlopsLevel2.template.json --data my.csv --schema churn
     cdk-mlops run-pipeline cdk.out/MlopsLevel2.template.json --curated curated/ \\

@@ -68,6 +68,8 @@ def test_console_script_is_the_library_cli() -> None:
         ["generate", "--help"],
         ["serve", "--help"],
         ["infer-schema", "--help"],
+        ["run-pipeline", "--help"],
+        ["deploy-local", "--help"],
     ],
 )
 def test_help_and_version_work_without_the_ml_extra(args: list[str]) -> None:
@@ -80,7 +82,7 @@ def test_help_and_version_work_without_the_ml_extra(args: list[str]) -> None:
         assert result.stdout.startswith("usage: cdk-mlops")
 
 
-@pytest.mark.parametrize("command", ["run-local", "generate", "serve"])
+@pytest.mark.parametrize("command", ["run-local", "generate", "serve", "deploy-local"])
 def test_an_ml_subcommand_without_the_extra_says_how_to_install_it_in_one_line(
     command: str,
 ) -> None:
@@ -88,11 +90,30 @@ def test_an_ml_subcommand_without_the_extra_says_how_to_install_it_in_one_line(
         "run-local": [command],
         "generate": [command, "--output", "x.csv"],
         "serve": [command, "--model", "model.tar.gz"],
+        "deploy-local": [command, "--registry", "registry"],
     }[command]
     result = without_ml(*args)
     assert result.returncode == 2
     assert result.stderr == f"cdk-mlops {command} {MISSING_ML}\n"
     assert result.stdout == ""
+
+
+def test_run_pipeline_without_its_extra_names_the_executor_extra(tmp_path: Path) -> None:
+    result = without_ml("run-pipeline", str(tmp_path / "MlopsLevel2.template.json"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("cdk-mlops run-pipeline needs the 'executor' extra (missing: ")
+    assert result.stderr.endswith("pip install 'cdk-mlops[executor]'\n")
+    assert result.stderr.count("\n") == 1
+
+
+def test_each_extra_named_by_the_cli_exists_in_pyproject() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = pyproject["project"]["optional-dependencies"]
+    named = {c.extra.name for c in cli.subcommands() if c.extra is not None}
+    assert named == {"ml", "checks", "executor"}
+    assert named <= set(extras)
+    # the executor extra brings the ml extra: its jobs run pipeline_code
+    assert "cdk-mlops[ml]" in extras["executor"]
 
 
 def test_a_module_missing_while_running_is_reported_the_same_way(
@@ -206,6 +227,6 @@ def test_serve_reports_a_path_that_is_not_a_model_in_one_line(
 
 def test_serve_and_infer_schema_are_listed() -> None:
     names = [c.name for c in cli.subcommands()]
-    assert {"serve", "infer-schema"} <= set(names)
+    assert {"serve", "infer-schema", "run-pipeline", "deploy-local"} <= set(names)
     serve = subparsers(cli.build_parser())["serve"]
     assert "--model PATH" in serve.format_usage() and "[--model" not in serve.format_usage()
