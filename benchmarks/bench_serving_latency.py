@@ -12,9 +12,9 @@ For 1 row and 100 rows per request it measures, sequentially, each timing client
 * the local server (:mod:`pipeline_code.inference.server`) through the deployment pipeline's own
   client (:class:`pipeline_code.deployment.invoke.HttpInvoker`, HTTP/1.1 keep-alive), the
   request the latency test of ``deploy-local`` times;
-* the same server with ``TCP_NODELAY`` on its sockets (``disable_nagle_algorithm``), to show
-  what the server's two writes per response (headers, then body) cost with Nagle's algorithm
-  and delayed ACKs.
+* the same server with Nagle's algorithm back on (``disable_nagle_algorithm = False``, as it
+  was before the fix), to show what the server's two writes per response (headers, then body)
+  cost with Nagle's algorithm and delayed ACKs.
 
 Each repetition times the four back to back (as bench_inference.py does), so machine load
 hits all of them alike.
@@ -53,14 +53,14 @@ from tests.pipeline_code.conftest_serving import synthetic_features, write_model
 SIZES = (1, 100)
 
 
-class _NoDelayHandler(server._RequestHandler):
-    disable_nagle_algorithm = True  # what-if: the server's sockets with TCP_NODELAY
+class _NagleHandler(server._RequestHandler):
+    disable_nagle_algorithm = False  # before: the server's sockets without TCP_NODELAY
 
 
-def start(model: handler.LoadedModel, *, nodelay: bool) -> server.ModelServer:
+def start(model: handler.LoadedModel, *, nagle: bool) -> server.ModelServer:
     srv = server.ModelServer(0, model, quiet=True)
-    if nodelay:
-        srv.RequestHandlerClass = _NoDelayHandler
+    if nagle:
+        srv.RequestHandlerClass = _NagleHandler
     server.start_in_thread(srv)
     return srv
 
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [SampleRow(i, line) for i, line in enumerate(text.splitlines(), start=1)]
 
     timings: dict[int, dict[str, list[float]]] = {}
-    servers = {"http": start(model, nodelay=False), "http_nodelay": start(model, nodelay=True)}
+    servers = {"http": start(model, nagle=False), "http_nagle": start(model, nagle=True)}
     invokers = {name: HttpInvoker(srv.url) for name, srv in servers.items()}
     try:
         with threadpool_limits(limits=1):
@@ -135,11 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     labels = {
         "predict_fn": "predict_fn in process",
         "chain": "input_fn+predict_fn+output_fn in process",
-        "http": "local server over HTTP (as shipped)",
-        "http_nodelay": "local server, TCP_NODELAY (what-if)",
+        "http": "local server over HTTP (as shipped, TCP_NODELAY)",
+        "http_nagle": "local server, Nagle on (before)",
     }
     head = (
-        f"{'rows':>5} {'what':<42}{'p50 ms':>9}{'p99 ms':>9}{'p50 x':>8}{'p99 x':>8}{'p50 +ms':>9}"
+        f"{'rows':>5} {'what':<50}{'p50 ms':>9}{'p99 ms':>9}{'p50 x':>8}{'p99 x':>8}{'p50 +ms':>9}"
     )
     print(head)
     print("-" * len(head))
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, label in labels.items():
             p50, p99 = percentile(t[key], 50), percentile(t[key], 99)
             print(
-                f"{size:>5} {label:<42}{p50:>9.2f}{p99:>9.2f}{p50 / b50:>8.2f}{p99 / b99:>8.2f}{p50 - b50:>9.2f}"
+                f"{size:>5} {label:<50}{p50:>9.2f}{p99:>9.2f}{p50 / b50:>8.2f}{p99 / b99:>8.2f}{p50 - b50:>9.2f}"
             )
         print()
     print(

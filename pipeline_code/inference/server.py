@@ -84,6 +84,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: ModelServer
     protocol_version = "HTTP/1.1"
     server_version = "cdk-mlops-model-server"
+    # TCP_NODELAY: headers and body are separate writes on a keep-alive connection, and Nagle's
+    # algorithm held the body back for the client's delayed ACK (~40 ms per request; see
+    # benchmarks/bench_serving_latency.py).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -54,6 +55,28 @@ def _request(
 
 def test_binds_loopback_only(server: ModelServer) -> None:
     assert server.server_address[0] == "127.0.0.1" and server.port > 0
+
+
+def test_connections_send_without_nagle_delay(loaded_model: h.LoadedModel) -> None:
+    """Headers and body are two writes: with Nagle's algorithm the body waited ~40 ms for the
+    client's delayed ACK on every keep-alive request (benchmarks/bench_serving_latency.py)."""
+    seen: list[int] = []
+
+    class Recording(server_module._RequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    srv = ModelServer(0, loaded_model, quiet=True)
+    srv.RequestHandlerClass = Recording
+    thread = start_in_thread(srv)
+    try:
+        assert _request(srv, "GET", "/ping")[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+    assert seen and all(seen), f"TCP_NODELAY per connection: {seen}"
 
 
 def test_ping(server: ModelServer) -> None:
