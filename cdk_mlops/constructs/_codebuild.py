@@ -14,7 +14,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_mlops.compliance import acknowledge, acknowledge_inline_policy, resource_finding
+from cdk_mlops.compliance import (
+    acknowledge,
+    acknowledge_inline_policy,
+    checkov_skip,
+    resource_finding,
+)
 from cdk_mlops.constructs._sagemaker import log_group_arn
 from cdk_mlops.constructs.interfaces import JobNetwork
 
@@ -53,7 +58,7 @@ def pipeline_project(
         spec["env"] = {"variables": dict(environment_variables)}
     if artifacts:
         spec["artifacts"] = dict(artifacts)
-    return codebuild.PipelineProject(
+    project = codebuild.PipelineProject(
         scope,
         project_id,
         description=description,
@@ -72,6 +77,16 @@ def pipeline_project(
         security_groups=list(job_network.security_groups) if job_network else None,
         build_spec=codebuild.BuildSpec.from_object(spec),
     )
+    vpc_policy = project.node.try_find_child("PolicyDocument")
+    if job_network is not None and vpc_policy is not None:
+        checkov_skip(
+            vpc_policy,
+            "CKV_AWS_111",
+            "CodeBuild in a VPC needs ec2:CreateNetworkInterface, DeleteNetworkInterface and the "
+            "Describe calls on '*' (they take no resource ARN the project could know); "
+            "CreateNetworkInterfacePermission is scoped to the job subnets by CDK.",
+        )
+    return project
 
 
 def project_log_and_report_findings(scope: Construct, project: codebuild.Project) -> list[str]:

@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cdk_mlops.compliance import acknowledge, acknowledge_inline_policy
+from cdk_mlops.compliance import acknowledge, acknowledge_inline_policy, checkov_skip
 from cdk_mlops.constructs._util import check_prop, stack_scoped_name
 from cdk_mlops.constructs.key_policies import allow_cloudwatch_logs
 
@@ -150,6 +150,13 @@ class AuditTrail(Construct):
             send_to_cloud_watch_logs=self.log_group is not None,
             cloud_watch_log_group=self.log_group,
         )
+        if not multi_region:
+            checkov_skip(
+                self.trail,
+                "CKV_AWS_67",
+                "A single-region trail by design (multi_region=False): the level stack is regional; "
+                "account-wide coverage comes from an organization trail or multi_region=True.",
+            )
         if buckets:
             self.trail.add_s3_event_selector(
                 [cloudtrail.S3EventSelector(bucket=b) for b in buckets],

@@ -243,11 +243,13 @@ def endpoint_execution_role(
                 "AwsSolutions-IAM5[Resource::*]",
                 resource_finding(policy, ecr_arn),
                 resource_finding(policy, logs_arn),
+                *([resource_finding(policy, registry.model_packages_arn)] if registry else []),
             ],
             "Model artifacts are objects under any key of the artifacts bucket (read only); "
             "ecr:GetAuthorizationToken and cloudwatch:PutMetricData (namespace-conditioned) take no "
             "resource; the image of a model package is in a repository not known at synth; "
-            "endpoint log groups are named after endpoints created later.",
+            "endpoint log groups are named after endpoints created later; the registry grant reads "
+            "this model package group's versions only.",
         )
     return role
 

@@ -7,12 +7,15 @@ thin holders of these constructs.
 
 from cdk_mlops.levels.foundation import Foundation
 from cdk_mlops.levels.initial import InitialLevel, InitialSettings
+from cdk_mlops.levels.reliable import ReliableLevel, ReliableSettings
 from cdk_mlops.levels.repeatable import RepeatableLevel, RepeatableSettings
 
 __all__ = [
     "Foundation",
     "InitialLevel",
     "InitialSettings",
+    "ReliableLevel",
+    "ReliableSettings",
     "RepeatableLevel",
     "RepeatableSettings",
 ]

@@ -1,6 +1,21 @@
 """One stack per maturity level, each composed only from public constructs."""
 
+from cdk_mlops.stacks.endpoint import (
+    ENDPOINT_PARAMETERS,
+    PLACEHOLDER_MODEL_PACKAGE_ARN,
+    EndpointStack,
+    EndpointStageSettings,
+)
 from cdk_mlops.stacks.initial import InitialStack
+from cdk_mlops.stacks.reliable import ReliableStack
 from cdk_mlops.stacks.repeatable import RepeatableStack
 
-__all__ = ["InitialStack", "RepeatableStack"]
+__all__ = [
+    "ENDPOINT_PARAMETERS",
+    "PLACEHOLDER_MODEL_PACKAGE_ARN",
+    "EndpointStack",
+    "EndpointStageSettings",
+    "InitialStack",
+    "ReliableStack",
+    "RepeatableStack",
+]

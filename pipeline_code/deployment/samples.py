@@ -6,11 +6,15 @@ a local path or an ``s3://bucket/key`` URI (read with ``s3:GetObject``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline_code.deployment.errors import UsageError
+
+if TYPE_CHECKING:
+    from pipeline_code.schema import Schema
 
 
 @dataclass(frozen=True)
@@ -92,3 +96,41 @@ def load_sample_rows(
 def csv_body(rows: list[SampleRow]) -> bytes:
     """The request body for ``rows``: one line each, newline-terminated."""
     return ("\n".join(r.text for r in rows) + "\n").encode("utf-8")
+
+
+#: Where each generated row puts a bounded numeric feature, as a share of its [min, max] range.
+_SAMPLE_POSITIONS = (0.0, 1.0, 0.5, 0.25, 0.75)
+
+
+def schema_sample_text(schema: Schema, rows: int = len(_SAMPLE_POSITIONS)) -> str:
+    """Feature rows for the smoke and latency tests, made from the schema alone (no data needed).
+
+    Deterministic: row ``i`` puts every numeric feature at ``_SAMPLE_POSITIONS[i % 5]`` of its
+    range (both bounds included, integers floored; a feature without a maximum spans 100 from
+    its minimum), and every categorical or boolean feature at its ``i``-th allowed value, so a
+    few rows reach each range's edges and each category. Columns are the schema's features in
+    order, the request format of the inference handler; no header.
+    """
+    if rows < 1:
+        raise ValueError(f"rows must be at least 1, got {rows}")
+    lines = []
+    for i in range(rows):
+        values = []
+        for spec in schema.features:
+            if spec.is_numeric:
+                lo = 0.0 if spec.min is None else spec.min
+                hi = lo + 100.0 if spec.max is None else spec.max
+                x = lo + (hi - lo) * _SAMPLE_POSITIONS[i % len(_SAMPLE_POSITIONS)]
+                values.append(str(math.floor(x)) if spec.type == "integer" else repr(float(x)))
+            else:
+                allowed = spec.allowed_categories
+                values.append(allowed[i % len(allowed)])
+        lines.append(",".join(_csv_field(v) for v in values))
+    return "\n".join(lines) + "\n"
+
+
+def _csv_field(value: str) -> str:
+    """``value`` as one CSV field (quoted when it holds a comma, a quote or a line break)."""
+    if any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
