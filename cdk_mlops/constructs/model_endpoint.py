@@ -39,6 +39,10 @@ from cdk_mlops.constructs.interfaces import IModelRegistry, JobNetwork
 DATA_CAPTURE_PREFIX = "data-capture"
 _VARIANT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _MAX_VARIANTS = 10
+#: AutoRollbackConfiguration.Alarms takes at most 10 (SageMaker API reference).
+_MAX_ROLLBACK_ALARMS = 10
+#: Alarms the construct creates per production variant (5XX errors, p99 latency, model errors).
+_ALARMS_PER_VARIANT = 3
 
 
 @dataclass(frozen=True)
@@ -337,6 +341,13 @@ class ModelEndpoint(Construct):
         )
         # SageMaker rejects KmsKeyId with serverless variants and with local-NVMe instance types.
         no_volume_key = serverless or any(_instance_has_nvme(v.instance_type) for v in variants)
+        if no_volume_key and not serverless:
+            cdk.Annotations.of(self).add_warning_v2(
+                "cdk-mlops:EndpointVolumeKey",
+                "An instance type with local NVMe storage is not given the volume KMS key "
+                "(SageMaker rejects KmsKeyId for them; their instance storage is encrypted by the "
+                "hardware). The data capture still uses the key.",
+            )
         capture = None
         if data_capture is not None:
             bucket_name = (
@@ -383,6 +394,12 @@ class ModelEndpoint(Construct):
         for v in variants:
             self._variant_alarms(v.name, latency_threshold_ms, alarm_topic)
         self.alarms.extend(extra_rollback_alarms)
+        check_prop(
+            self, "extra_rollback_alarms", len(self.alarms), lambda n: n <= _MAX_ROLLBACK_ALARMS,
+            f"SageMaker rolls back on at most {_MAX_ROLLBACK_ALARMS} alarms, and this endpoint has "
+            f"{len(self.alarms) - len(extra_rollback_alarms)} of its own ({_ALARMS_PER_VARIANT} per "
+            "production variant): pass fewer extra alarms or fewer variants.",
+        )  # fmt: skip
         endpoint.deployment_config = self._deployment_config(
             traffic_routing, rolling_update, termination_wait, maximum_execution_timeout, serverless
         )
@@ -498,8 +515,7 @@ class ModelEndpoint(Construct):
     ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:  # fmt: skip
         rollback = sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
             alarms=[
-                sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name)
-                for a in self.alarms[:10]
+                sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name) for a in self.alarms
             ]
         )
         if rolling is not None:

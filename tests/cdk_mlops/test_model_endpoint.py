@@ -7,10 +7,11 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from cdk_mlops.checks import cfn_lint, stack_templates
 from cdk_mlops.compliance import add_compliance_checks
@@ -154,3 +155,42 @@ def test_compliance_packs_and_cfn_lint(
     (template,) = stack_templates(tmp_path).values()
     region = env.region if env is not None and env.region else "eu-west-1"
     assert cfn_lint(template, (region,)) == []
+
+
+def _alarm(stack: cdk.Stack, name: str) -> cloudwatch.IAlarm:
+    return cloudwatch.Alarm.from_alarm_name(stack, name, name)
+
+
+def _variants(n: int) -> list[ProductionVariant]:
+    return [ProductionVariant(name=f"v{i}", initial_instance_count=2) for i in range(n)]
+
+
+@pytest.mark.parametrize(("variants", "extra"), [(4, 0), (3, 2)])
+def test_fails_when_the_rollback_alarms_exceed_sagemakers_ten(variants: int, extra: int) -> None:
+    stack = cdk.Stack(new_app(), "Bad")
+    with pytest.raises(ValueError, match=r"extra_rollback_alarms.*at most 10 alarms.*has (9|12) of"):
+        build(
+            stack,
+            variants=_variants(variants),
+            extra_rollback_alarms=[_alarm(stack, f"extra-{i}") for i in range(extra)],
+        )
+
+
+def test_every_alarm_up_to_ten_rolls_back() -> None:
+    stack = cdk.Stack(new_app(), "Ten")
+    build(stack, variants=_variants(3), extra_rollback_alarms=[_alarm(stack, "extra")])
+    (endpoint,) = of_type(Template.from_stack(stack).to_json(), "AWS::SageMaker::Endpoint")
+    alarms = endpoint["Properties"]["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    assert len(alarms) == 10 and {"AlarmName": "extra"} in alarms
+
+
+def test_an_nvme_instance_type_is_told_it_gets_no_volume_key() -> None:
+    stack = cdk.Stack(new_app(), "Nvme")
+    build(
+        stack, variants=[ProductionVariant(instance_type="ml.m5d.large", initial_instance_count=2)]
+    )
+    (config,) = of_type(Template.from_stack(stack).to_json(), "AWS::SageMaker::EndpointConfig")
+    assert "KmsKeyId" not in config["Properties"]
+    assert config["Properties"]["DataCaptureConfig"]["KmsKeyId"]
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("NVMe"))
+    assert len(warnings) == 1
