@@ -168,7 +168,9 @@ def _variants(n: int) -> list[ProductionVariant]:
 @pytest.mark.parametrize(("variants", "extra"), [(4, 0), (3, 2)])
 def test_fails_when_the_rollback_alarms_exceed_sagemakers_ten(variants: int, extra: int) -> None:
     stack = cdk.Stack(new_app(), "Bad")
-    with pytest.raises(ValueError, match=r"extra_rollback_alarms.*at most 10 alarms.*has (9|12) of"):
+    with pytest.raises(
+        ValueError, match=r"extra_rollback_alarms.*at most 10 alarms.*has (9|12) of"
+    ):
         build(
             stack,
             variants=_variants(variants),
