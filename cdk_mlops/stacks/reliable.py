@@ -20,18 +20,15 @@ from cdk_mlops.levels import (
 from cdk_mlops.stacks._props import StackProps
 
 
-def level3_interface_endpoints(
-    initial: InitialSettings,
-) -> InitialSettings:
+def level3_interface_endpoints(initial: InitialSettings) -> InitialSettings:
     """``initial`` with the interface endpoints the deployment builds need, unless it names its
     own VPC or its own endpoint list (then the deployment pipeline checks or warns)."""
     if initial.vpc is not None or initial.interface_endpoints is not None:
         return initial
-    wanted = list(DEFAULT_INTERFACE_ENDPOINTS)
-    for service in DEPLOYMENT_INTERFACE_ENDPOINTS:
-        if service.short_name not in {e.short_name for e in wanted}:
-            wanted.append(service)
-    return replace(initial, interface_endpoints=wanted)
+    by_name = {
+        e.short_name: e for e in (*DEFAULT_INTERFACE_ENDPOINTS, *DEPLOYMENT_INTERFACE_ENDPOINTS)
+    }
+    return replace(initial, interface_endpoints=list(by_name.values()))
 
 
 class ReliableStack(cdk.Stack):
