@@ -27,6 +27,13 @@ from cdk_mlops.constructs.model_endpoint import (
     TrafficRouting,
     endpoint_execution_role,
 )
+from cdk_mlops.constructs.model_monitoring import (
+    GROUND_TRUTH_PREFIX,
+    MONITORING_PREFIX,
+    ModelMonitoring,
+    MonitoringBackend,
+    MonitoringFrequency,
+)
 from cdk_mlops.constructs.model_registry import ApprovalMode, ModelRegistry, ModelRegistryBase
 from cdk_mlops.constructs.network import (
     DEFAULT_INTERFACE_ENDPOINTS,
@@ -51,8 +58,10 @@ __all__ = [
     "DEFAULT_INTERFACE_ENDPOINTS",
     "DEPLOYMENT_GATEWAY_ENDPOINTS",
     "DEPLOYMENT_INTERFACE_ENDPOINTS",
+    "GROUND_TRUTH_PREFIX",
     "KPI_NAMESPACE",
     "MAX_DATA_EVENT_BUCKETS",
+    "MONITORING_PREFIX",
     "STUDIO_REQUIRED_ENDPOINTS",
     "AlertsTopic",
     "ApprovalMode",
@@ -76,8 +85,11 @@ __all__ = [
     "JobNetwork",
     "MlopsDashboard",
     "ModelEndpoint",
+    "ModelMonitoring",
     "ModelRegistry",
     "ModelRegistryBase",
+    "MonitoringBackend",
+    "MonitoringFrequency",
     "Network",
     "PipelineCode",
     "ProductionVariant",
