@@ -1,4 +1,5 @@
-"""Maturity level 3 (Reliable) as a construct: safe deployment, dashboard, audit trail."""
+"""Maturity level 3 (Reliable) as a construct: safe deployment, monitoring, drift retraining,
+dashboard, audit trail."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ from constructs import Construct
 from cdk_mlops.constructs import (
     AuditTrail,
     DeploymentPipeline,
+    DriftRetraining,
     IEtlMetrics,
     IModelRegistry,
     ITrainingPipeline,
     MlopsDashboard,
+    ModelMonitoring,
+    MonitoringFrequency,
     PipelineCode,
     ProductionVariant,
     SageMakerEndpointMetrics,
@@ -64,6 +68,21 @@ class ReliableSettings:
         registry's management events, in an encrypted, retained bucket. Turn it off in accounts
         that an organization trail already covers. Default True.
     :param audit_retention: how long the trail bucket keeps logs. Default 365 days.
+    :param monitoring: monitor the production endpoint's captured traffic (``ModelMonitoring``,
+        portable backend): hourly job, metrics, drift alarm. Default True.
+    :param monitoring_frequency: hourly (default) or daily windows.
+    :param monitoring_instance_type: of the monitoring job. Default ``ml.m5.xlarge``.
+    :param drift_evaluation_periods: consecutive drifted windows before the drift alarm fires.
+        Default 2.
+    :param create_processing_log_group: create ``/aws/sagemaker/ProcessingJobs`` for the
+        monitoring metric filters. Only for an account and region that never ran a SageMaker
+        processing job (the group then does not exist and the filters cannot be created);
+        where it exists, creating it fails. Default False.
+    :param drift_retraining: a drift alarm starts the training pipeline, guarded
+        (``DriftRetraining``). Needs ``monitoring``. Default True.
+    :param retraining_cooldown: minimum time between two drift-triggered starts. Default 6 hours.
+    :param retraining_max_per_day: at most this many drift-triggered starts per UTC day.
+        Default 2.
     """
 
     staging: EndpointStageSettings = field(default_factory=_staging)
@@ -74,16 +93,27 @@ class ReliableSettings:
     endpoint_name_prefix: str | None = None
     audit_trail: bool = True
     audit_retention: cdk.Duration = field(default_factory=lambda: cdk.Duration.days(365))
+    monitoring: bool = True
+    monitoring_frequency: MonitoringFrequency = MonitoringFrequency.HOURLY
+    monitoring_instance_type: str = "ml.m5.xlarge"
+    drift_evaluation_periods: int = 2
+    create_processing_log_group: bool = False
+    drift_retraining: bool = True
+    retraining_cooldown: cdk.Duration = field(default_factory=lambda: cdk.Duration.hours(6))
+    retraining_max_per_day: int = 2
 
 
 class ReliableLevel(Construct):
-    """Maturity level 3 (part 1): an approved model version reaches production safely.
+    """Maturity level 3: an approved model version reaches production safely and is watched.
 
     The registry's approval event starts the deployment pipeline: staging endpoint, smoke and
     latency tests, verification that the endpoint serves the new configuration (SageMaker can
     roll a blue/green update back on an alarm and still report InService), a manual approval,
     then production with canary traffic shifting and alarm rollback. The endpoint stacks are
-    deployed by the pipeline, so synthesizing this level needs no approved model. A dashboard
+    deployed by the pipeline, so synthesizing this level needs no approved model. The
+    production endpoint's captured traffic is monitored every hour against the baseline of the
+    deployed model version (``ModelMonitoring``); its drift alarm starts the training pipeline,
+    guarded by a cooldown and a daily cap (``DriftRetraining``). A dashboard
     shows the endpoints, the training and deployment pipelines, the ETL and the MLOps KPIs
     computed from events; an optional CloudTrail trail records data access and registry actions.
 
@@ -142,14 +172,69 @@ class ReliableLevel(Construct):
         )
         #: The production endpoint's metrics (it exists once the pipeline has deployed it).
         self.prod_endpoint = SageMakerEndpointMetrics(self.deployment.prod_endpoint_name)
+        # the endpoint stack serves one production variant with the default name
+        variant = ProductionVariant().name
+        self.monitoring: ModelMonitoring | None = None
+        self.drift_retraining: DriftRetraining | None = None
+        if s.drift_retraining and not s.monitoring:
+            raise ValueError(
+                "ReliableSettings: drift_retraining=True is not allowed with monitoring=False "
+                "(the drift alarm comes from the monitor). Turn monitoring on or set "
+                "drift_retraining=False."
+            )
+        if s.monitoring:
+            self.monitoring = ModelMonitoring(
+                self,
+                "Monitoring",
+                endpoint_name=self.deployment.prod_endpoint_name,
+                variant_name=variant,
+                capture_bucket=foundation.monitoring_bucket,
+                # the training pipeline writes its baselines there (DriftCheckBaselines)
+                baseline_bucket=foundation.artifacts_bucket,
+                job_network=foundation.job_network,
+                encryption_key=foundation.data_key,
+                logs_key=foundation.logs_key,
+                code=code,
+                schema=schema,
+                frequency=s.monitoring_frequency,
+                instance_type=s.monitoring_instance_type,
+                drift_evaluation_periods=s.drift_evaluation_periods,
+                alarm_topic=alarm_topic,
+                create_processing_log_group=s.create_processing_log_group,
+            )
+            if s.drift_retraining:
+                self.drift_retraining = DriftRetraining(
+                    self,
+                    "DriftRetraining",
+                    drift_alarm=self.monitoring.drift_alarm,
+                    training_pipeline=training_pipeline,
+                    alarm_topic=alarm_topic,
+                    logs_key=foundation.logs_key,
+                    cooldown=s.retraining_cooldown,
+                    max_per_day=s.retraining_max_per_day,
+                )
+        monitoring = self.monitoring
         self.dashboard = MlopsDashboard(
             self,
             "Dashboard",
             training_pipeline=training_pipeline,
             etl=etl,
-            # the endpoint stack serves one production variant with the default name
-            endpoints=[(self.prod_endpoint, [ProductionVariant().name])],
+            endpoints=[(self.prod_endpoint, [variant])],
             deployment_pipeline=self.deployment.pipeline,
+            drift_metrics=monitoring.drift_metrics if monitoring else (),
+            quality_metrics=(
+                [monitoring.metric_model_quality(m) for m in ("auc", "accuracy", "f1")]
+                if monitoring
+                else ()
+            ),
+            retraining_metrics=(
+                [
+                    self.drift_retraining.metric_executions_started(),
+                    self.drift_retraining.metric_failed(),
+                ]
+                if self.drift_retraining
+                else ()
+            ),
             encryption_key=foundation.logs_key,
         )
         self.audit_trail: AuditTrail | None = None
