@@ -51,7 +51,7 @@ def guard_definition(
     decide = (
         "{% $count($executions[PipelineExecutionStatus in "
         + json.dumps(list(ACTIVE_STATUSES))
-        + "]) > 0 ? 'executing' : ($exists($newest) and $nowMs - $newest < "
+        + "]) > 0 ? 'executing' : ($newest >= 0 and $nowMs - $newest < "
         + f"{cooldown_seconds * 1000}) ? 'cooldown' : $today >= {max_per_day} ? 'daily-cap' : "
         + "'started' %}"
     )
@@ -102,7 +102,10 @@ def guard_definition(
                 "Type": "Pass",
                 "Assign": {
                     "nowMs": "{% $toMillis($states.context.Execution.StartTime) %}",
-                    "newest": "{% $max($executions.$toMillis(StartTime)) %}",
+                    # -1 without executions: an expression must not be undefined in Step
+                    # Functions ($max([]) is), or the first run ever fails
+                    "newest": "{% $count($executions) > 0 ? "
+                    "$max($executions.$toMillis(StartTime)) : -1 %}",
                     "today": "{% $count($executions[$toMillis(StartTime) >= "
                     "$toMillis($substring($states.context.Execution.StartTime, 0, 10) "
                     "& 'T00:00:00.000Z')]) %}",
@@ -121,6 +124,9 @@ def guard_definition(
                 "Arguments": {
                     "PipelineName": pipeline_name,
                     "PipelineExecutionDescription": "{% 'Drift retraining after ' & $trigger %}",
+                    # required by the API (botocore fills it in; an SDK integration may not):
+                    # one token per guard execution, so a retried call starts one execution
+                    "ClientRequestToken": "{% $hash($states.context.Execution.Id, 'SHA-256') %}",
                 },
                 "Retry": sdk_retry,
                 "Assign": {"executionArn": "{% $states.result.PipelineExecutionArn %}"},

@@ -809,12 +809,26 @@ class ModelMonitoring(Construct):
                 "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeEndpointConfig",
                 "Arguments": {"EndpointConfigName": "{% $endpointConfig %}"},
                 "Assign": {
-                    "modelName": "{% $states.result.ProductionVariants[VariantName = '"
+                    # '' (not undefined, which fails the state) when the variant is not served
+                    "modelName": "{% $exists($states.result.ProductionVariants[VariantName = '"
                     + self.variant_name
-                    + "'].ModelName %}"
+                    + "']) ? $states.result.ProductionVariants[VariantName = '"
+                    + self.variant_name
+                    + "'].ModelName : '' %}"
                 },
                 "Catch": catch,
-                "Next": "DescribeModel",
+                "Next": "HasVariant?",
+            },
+            "HasVariant?": {
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% $modelName != '' %}", "Next": "DescribeModel"}],
+                "Default": "NoVariant",
+            },
+            "NoVariant": {
+                "Type": "Fail",
+                "Error": "NoVariant",
+                "Cause": f"The endpoint serves no production variant named {self.variant_name}; "
+                "pass the monitored variant's name as variant_name.",
             },
             "DescribeModel": {
                 "Type": "Task",
@@ -823,10 +837,18 @@ class ModelMonitoring(Construct):
                 "Assign": {
                     "modelPackage": "{% $states.result.PrimaryContainer.ModelPackageName ? "
                     "$states.result.PrimaryContainer.ModelPackageName : "
-                    "$states.result.Containers[0].ModelPackageName %}"
+                    "$states.result.Containers[0].ModelPackageName ? "
+                    "$states.result.Containers[0].ModelPackageName : '' %}"
                 },
                 "Catch": catch,
-                "Next": "DescribeModelPackage",
+                "Next": "HasPackage?",
+            },
+            "HasPackage?": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Condition": "{% $modelPackage != '' %}", "Next": "DescribeModelPackage"}
+                ],
+                "Default": "NoBaseline",
             },
             "DescribeModelPackage": {
                 "Type": "Task",
@@ -834,23 +856,23 @@ class ModelMonitoring(Construct):
                 "Arguments": {"ModelPackageName": "{% $modelPackage %}"},
                 "Assign": {
                     "statisticsUri": "{% $states.result.DriftCheckBaselines.ModelDataQuality"
-                    ".Statistics.S3Uri %}"
+                    ".Statistics.S3Uri ? $states.result.DriftCheckBaselines.ModelDataQuality"
+                    ".Statistics.S3Uri : '' %}"
                 },
                 "Catch": catch,
                 "Next": "HasBaseline?",
             },
             "HasBaseline?": {
                 "Type": "Choice",
-                "Choices": [
-                    {"Condition": "{% $exists($statisticsUri) %}", "Next": "BaselineFolder"}
-                ],
+                "Choices": [{"Condition": "{% $statisticsUri != '' %}", "Next": "BaselineFolder"}],
                 "Default": "NoBaseline",
             },
             "NoBaseline": {
                 "Type": "Fail",
                 "Error": "NoBaseline",
-                "Cause": "The deployed model package has no DriftCheckBaselines.ModelDataQuality; "
-                "register it with a baseline or pass baseline_key_prefix.",
+                "Cause": "The deployed model is not a model package with "
+                "DriftCheckBaselines.ModelDataQuality; register it with a baseline or pass "
+                "baseline_key_prefix.",
             },
             "BaselineFolder": {
                 "Type": "Pass",

@@ -87,12 +87,12 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _definition(template: Template) -> dict[str, Any]:
+def _definition(template: Template, placeholder: str = "TOKEN") -> dict[str, Any]:
     (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
-    return _parse(_text(machine["Properties"]["DefinitionString"]))
+    return _parse(_text(machine["Properties"]["DefinitionString"]), placeholder)
 
 
-def _parse(text: str) -> dict[str, Any]:
+def _parse(text: str, placeholder: str = "TOKEN") -> dict[str, Any]:
     """Parse a definition whose tokens were spliced in as JSON objects (``"...{"Ref": "X"}..."``)."""
     out, i = [], 0
     # Replace each embedded token object by a placeholder; good enough for structure checks.
@@ -105,7 +105,7 @@ def _parse(text: str) -> dict[str, Any]:
                 j += 1
                 if depth == 0:
                     break
-            out.append("TOKEN")
+            out.append(placeholder)
             i = j
             continue
         out.append(text[i])

@@ -29,7 +29,7 @@ from pipeline_code.monitoring import metric_lines as ml
 from pipeline_code.monitoring.baseline import run_baseline
 from pipeline_code.monitoring.capture import write_capture_files
 from pipeline_code.schema import Schema
-from tests.cdk_mlops import jsonata_eval
+from tests.cdk_mlops import jsonata_eval, sfn_local
 from tests.cdk_mlops.helpers import new_app
 from tests.cdk_mlops.test_model_monitoring import ENDPOINT, _definition, build
 
@@ -44,7 +44,9 @@ def _synth(**overrides: Any) -> tuple[ModelMonitoring, dict[str, Any]]:
     app = new_app()
     stack = cdk.Stack(app, "Run", env=cdk.Environment(account="111111111111", region="eu-west-1"))
     built = build(stack, **overrides)
-    return built, _definition(Template.from_stack(stack))["States"]
+    # tokens (ARNs, names) become a placeholder long enough for the API's length rules
+    placeholder = "arn:aws:iam::111111111111:role/token"
+    return built, _definition(Template.from_stack(stack), placeholder)["States"]
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +135,22 @@ def test_baseline_lookup_reads_the_deployed_package(
     missing = jsonata_eval.evaluate(
         states["DescribeModelPackage"]["Assign"], {"states": {"result": {}}}
     )
-    assert missing["statisticsUri"] is None
     cond = states["HasBaseline?"]["Choices"][0]["Condition"]
-    assert jsonata_eval.evaluate({"c": cond}, {})["c"] is False
+    assert jsonata_eval.evaluate({"c": cond}, missing)["c"] is False
+    # a model built from model data (no package), or a variant the endpoint does not serve
+    plain = jsonata_eval.evaluate(
+        states["DescribeModel"]["Assign"],
+        {"states": {"result": {"PrimaryContainer": {"Image": "x", "ModelDataUrl": "s3://m"}}}},
+    )
+    cond = states["HasPackage?"]["Choices"][0]["Condition"]
+    assert jsonata_eval.evaluate({"c": cond}, plain)["c"] is False
+    assert states["HasPackage?"]["Default"] == "NoBaseline"
+    other = jsonata_eval.evaluate(
+        states["DescribeEndpointConfig"]["Assign"],
+        {"states": {"result": {"ProductionVariants": [{"VariantName": "Blue", "ModelName": "m"}]}}},
+    )
+    cond = states["HasVariant?"]["Choices"][0]["Condition"]
+    assert jsonata_eval.evaluate({"c": cond}, other)["c"] is False
 
 
 @pytest.mark.parametrize("labelled", [0, 3])
@@ -222,3 +237,120 @@ def test_rendered_job_runs_on_the_window_and_its_lines_feed_the_filters(
     # the drift alarm's metric is among them, with its dimensions
     violations = [line for line in lines if line[ml.MARKER] == ml.VIOLATIONS_METRIC]
     assert {v["monitor"] for v in violations} >= {jc.MONITOR_DATA_QUALITY}
+
+
+# ---------------------------------------------------------------- whole executions
+
+
+class _Aws:
+    """Mocked service answers for one execution; records what was asked."""
+
+    def __init__(self, *, capture: int = 3, labels: int = 0, baseline: bool = True,
+                 job_error: str | None = None) -> None:  # fmt: skip
+        self.capture, self.labels, self.baseline, self.job_error = (
+            capture,
+            labels,
+            baseline,
+            job_error,
+        )
+
+    def __call__(self, resource: str, args: dict[str, Any]) -> Any:
+        action = resource.rsplit(":", 1)[-1]
+        if action == "listObjectsV2":
+            n = self.capture if args["Prefix"].startswith("data-capture/") else self.labels
+            return {"KeyCount": min(n, args["MaxKeys"]), "IsTruncated": n > 1}
+        if action == "describeEndpoint":
+            return {"EndpointName": args["EndpointName"], "EndpointConfigName": "cfg-7"}
+        if action == "describeEndpointConfig":
+            return {"ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "model-7"}]}
+        if action == "describeModel":
+            return {
+                "Containers": [
+                    {"ModelPackageName": "arn:aws:sagemaker:eu-west-1:1:model-package/churn/7"}
+                ]
+            }
+        if action == "describeModelPackage":
+            if not self.baseline:
+                return {"ModelPackageArn": args["ModelPackageName"]}
+            uri = "s3://artifacts/training-pipeline/e7/Baseline/baseline/statistics.json"
+            return {"DriftCheckBaselines": {"ModelDataQuality": {"Statistics": {"S3Uri": uri}}}}
+        if action == "createProcessingJob.sync":
+            if self.job_error:
+                raise sfn_local.TaskFailed("SageMaker.AmazonSageMakerException", self.job_error)
+            return {
+                "ProcessingJobStatus": "Completed",
+                "ProcessingJobName": args["ProcessingJobName"],
+            }
+        if action == "publish":
+            return {"MessageId": "m-1"}
+        raise AssertionError(f"unexpected call {resource}")
+
+
+def _execute(states: dict[str, Any], aws: _Aws) -> sfn_local.Run:
+    definition = {"QueryLanguage": "JSONata", "StartAt": "Window", "States": states}
+    return sfn_local.run(definition, {"scheduledTime": "2026-12-03T10:15:00Z"},
+                         start_time="2026-12-03T10:15:02.120Z", tasks=aws)  # fmt: skip
+
+
+def test_execution_without_capture_starts_no_job(
+    hourly: tuple[ModelMonitoring, dict[str, Any]],
+) -> None:
+    _, states = hourly
+    run = _execute(states, _Aws(capture=0))
+    assert run.status == "SUCCEEDED" and run.path[-1] == "NoCapture"
+    assert run.output == {"decision": "no-capture", "window_start": "2026-12-03T09:00:00Z"}
+    assert [r for r, _ in run.calls] == ["arn:aws:states:::aws-sdk:s3:listObjectsV2"]
+
+
+@pytest.mark.parametrize("labels", [0, 2])
+def test_execution_finds_the_baseline_and_runs_a_valid_job(
+    hourly: tuple[ModelMonitoring, dict[str, Any]], labels: int
+) -> None:
+    built, states = hourly
+    run = _execute(states, _Aws(labels=labels))
+    assert run.status == "SUCCEEDED", run
+    assert run.path[-2:] == ["Monitor", "Done"]
+    (request,) = [a for r, a in run.calls if r.endswith("createProcessingJob.sync")]
+    # botocore accepted it as a CreateProcessingJob request (sfn_local validates every call)
+    assert request["ProcessingJobName"] == f"{built.name_prefix}-2026120309-0123abcd"
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in request["ProcessingInputs"]}
+    assert inputs["baseline"] == "s3://artifacts/training-pipeline/e7/Baseline/baseline"
+    assert (jc.INPUT_GROUND_TRUTH in inputs) == (labels > 0)
+    assert run.output["ground_truth"] is (labels > 0)
+    assert run.output["baseline"] == inputs["baseline"]
+
+
+def test_execution_fails_clearly_without_a_baseline(
+    hourly: tuple[ModelMonitoring, dict[str, Any]],
+) -> None:
+    _, states = hourly
+    run = _execute(states, _Aws(baseline=False))
+    assert run.status == "FAILED" and run.error == "NoBaseline"
+    assert not any(r.endswith("createProcessingJob.sync") for r, _ in run.calls)
+
+
+def test_failed_job_is_published_then_fails_the_execution(
+    hourly: tuple[ModelMonitoring, dict[str, Any]],
+) -> None:
+    _, states = hourly
+    run = _execute(states, _Aws(job_error="ResourceLimitExceeded"))
+    assert run.status == "FAILED" and run.error == "MonitoringRunFailed"
+    resource, publish = run.calls[-1]
+    assert resource == "arn:aws:states:::sns:publish"
+    message = json.loads(publish["Message"])
+    assert message["error"]["Cause"] == "ResourceLimitExceeded"
+    assert message["window_start"] == "2026-12-03T09:00:00Z"
+
+
+def test_scale_out_execution_runs_partial_then_merge_with_valid_requests() -> None:
+    built, states = _synth(instance_count=2, baseline_key_prefix="baselines/v1")
+    run = _execute(states, _Aws())
+    assert run.status == "SUCCEEDED"
+    jobs = [a for r, a in run.calls if r.endswith("createProcessingJob.sync")]
+    assert [j["ProcessingResources"]["ClusterConfig"]["InstanceCount"] for j in jobs] == [2, 1]
+    partial_out = jobs[0]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    merge_in = {i["InputName"]: i["S3Input"]["S3Uri"] for i in jobs[1]["ProcessingInputs"]}
+    assert merge_in[jc.INPUT_PARTIALS] == f"{partial_out}/{jc.PARTIALS_SUBDIR}"
+    assert jobs[0]["ProcessingJobName"] != jobs[1]["ProcessingJobName"]
+    assert all(len(j["ProcessingJobName"]) <= 63 for j in jobs)
+    del built
