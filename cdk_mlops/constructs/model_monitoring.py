@@ -49,7 +49,6 @@ from constructs import Construct, IConstruct, IValidation
 from cdk_mlops.compliance import (
     acknowledge,
     acknowledge_inline_policy,
-    checkov_skip,
     grant_policies,
     resource_finding,
 )
@@ -1104,6 +1103,8 @@ class ModelMonitoring(Construct):
             if self.frequency is MonitoringFrequency.HOURLY
             else "cron(15 0 * * ? *)"
         )
+        # No customer key (KmsKeyArn): the schedule holds only the target ARN and a fixed input
+        # template; an AWS owned key encrypts it.
         self.schedule = scheduler.CfnSchedule(
             self,
             "Schedule",
@@ -1120,12 +1121,6 @@ class ModelMonitoring(Construct):
                     maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
                 ),
             ),
-        )
-        checkov_skip(
-            self.schedule,
-            "CKV_AWS_297",
-            "The schedule's only data is its own target ARN and a fixed input template; "
-            "an AWS owned key encrypts it, a customer key would add nothing here.",
         )
 
     def _metric_filters(
