@@ -185,8 +185,10 @@ class ModelMonitoring(Construct):
         where ground truth is uploaded (``ground-truth/<endpoint>/<yyyy/mm/dd/hh>/``).
     :param baseline_bucket: the bucket that holds the baselines (the training pipeline's output
         bucket). The job reads it.
-    :param job_network: VPC, subnets and security groups of the job (it runs network-isolated:
-        it needs no endpoint or NAT).
+    :param job_network: VPC, subnets and security groups of the job. It runs network-isolated
+        (no NAT and no interface endpoint needed), but SageMaker moves its S3 inputs and outputs
+        through the VPC: the subnets need an S3 gateway endpoint and the security group HTTPS
+        egress to it (our ``Network`` has both).
     :param encryption_key: key of the capture, the baselines, the job's volume and its outputs.
     :param logs_key: key of the state machine's log group (it must admit CloudWatch Logs).
     :param code: the code package with ``pipeline_code.monitoring.job``. Default: this library's.
@@ -704,6 +706,7 @@ class ModelMonitoring(Construct):
                     "MaxKeys": 1,
                 },
                 "Assign": {"captureCount": "{% $states.result.KeyCount %}"},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "RunFailed"}],
                 "Next": "HasCapture?",
             },
             "HasCapture?": {
@@ -725,6 +728,7 @@ class ModelMonitoring(Construct):
                     "MaxKeys": 1,
                 },
                 "Assign": {"groundTruthCount": "{% $states.result.KeyCount %}"},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "RunFailed"}],
                 "Next": "Baseline" if baseline_uri is not None else "DescribeEndpoint",
             },
         }
@@ -767,7 +771,8 @@ class ModelMonitoring(Construct):
         failure = {
             "Type": "Fail",
             "Error": "MonitoringRunFailed",
-            "Cause": "See the previous state's error (baseline lookup or processing job).",
+            "Cause": "See the previous state's output: NoBaseline, NoVariant, or the failed "
+            "listing, lookup or processing job's error.",
         }
         if topic_arn is not None:
             states["RunFailed"] = {
@@ -824,10 +829,14 @@ class ModelMonitoring(Construct):
                 "Default": "NoVariant",
             },
             "NoVariant": {
-                "Type": "Fail",
-                "Error": "NoVariant",
-                "Cause": f"The endpoint serves no production variant named {self.variant_name}; "
-                "pass the monitored variant's name as variant_name.",
+                "Type": "Pass",
+                "Comment": "Reported like any failed run (topic, then Fail).",
+                "Output": {
+                    "Error": "NoVariant",
+                    "Cause": f"The endpoint serves no production variant named "
+                    f"{self.variant_name}; pass the monitored variant's name as variant_name.",
+                },
+                "Next": "RunFailed",
             },
             "DescribeModel": {
                 "Type": "Task",
@@ -867,11 +876,15 @@ class ModelMonitoring(Construct):
                 "Default": "NoBaseline",
             },
             "NoBaseline": {
-                "Type": "Fail",
-                "Error": "NoBaseline",
-                "Cause": "The deployed model is not a model package with "
-                "DriftCheckBaselines.ModelDataQuality; register it with a baseline or pass "
-                "baseline_key_prefix.",
+                "Type": "Pass",
+                "Comment": "Reported like any failed run (topic, then Fail).",
+                "Output": {
+                    "Error": "NoBaseline",
+                    "Cause": "The deployed model is not a model package with "
+                    "DriftCheckBaselines.ModelDataQuality; register it with a baseline or pass "
+                    "baseline_key_prefix.",
+                },
+                "Next": "RunFailed",
             },
             "BaselineFolder": {
                 "Type": "Pass",
@@ -1001,6 +1014,10 @@ class ModelMonitoring(Construct):
                 resources=[jobs_arn],
             )
         )
+        # Step Functions' policy for SageMaker .sync jobs also lists tags, on "*"
+        role.add_to_principal_policy(
+            iam.PolicyStatement(sid="SyncListTags", actions=["sagemaker:ListTags"], resources=["*"])
+        )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="SyncRule",
@@ -1087,9 +1104,20 @@ class ModelMonitoring(Construct):
         self.scheduler_role = iam.Role(
             self,
             "SchedulerRole",
+            # aws:SourceArn = the schedule group, as EventBridge Scheduler's confused-deputy
+            # guidance recommends (the schedule is in the default group)
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": stack.account,
+                        "aws:SourceArn": stack.format_arn(
+                            service="scheduler",
+                            resource="schedule-group",
+                            resource_name="default",
+                        ),
+                    }
+                },
             ),
             description=f"Starts the monitoring runs of endpoint {self.endpoint_name}",
         )
@@ -1234,10 +1262,12 @@ class ModelMonitoring(Construct):
                     security_group_ids=job_network.security_group_ids,
                 ),
             ),
-            job_definition_name=f"{self.name_prefix}-data-quality",
             role_arn=self.job_role.role_arn,
             stopping_condition=sagemaker.CfnDataQualityJobDefinition.StoppingConditionProperty(
-                max_runtime_in_seconds=min(int(max_runtime.to_seconds()), 3600)
+                # Model Monitor: at most an hour for hourly schedules, a day for daily ones
+                max_runtime_in_seconds=min(
+                    int(max_runtime.to_seconds()), self.frequency.millis // 1000
+                )
             ),
         )  # fmt: skip
         # The role and its policy must exist before SageMaker validates the definition.
@@ -1254,14 +1284,17 @@ class ModelMonitoring(Construct):
             monitoring_schedule_name=self.schedule_name,
             endpoint_name=self.endpoint_name,
             monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
-                monitoring_job_definition_name=self.job_definition.job_definition_name,
+                # every property of the definition is create-only: CloudFormation replaces it on
+                # any change, which a fixed name would block; the generated name is in the ARN
+                monitoring_job_definition_name=cdk.Fn.select(
+                    1, cdk.Fn.split("/", self.job_definition.attr_job_definition_arn)
+                ),
                 monitoring_type="DataQuality",
                 schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
                     schedule_expression=expression
                 ),
             ),
         )  # fmt: skip
-        self.monitoring_schedule.add_dependency(self.job_definition)
         del stack
 
     # ------------------------------------------------------------------ metrics and alarms
@@ -1361,9 +1394,10 @@ class ModelMonitoring(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 alarm_description=(
                     f"A monitoring run of {self.endpoint_name} failed: drift goes unnoticed "
-                    "until fixed. What to do: open the state machine's failed execution; "
-                    "'NoBaseline' means the deployed model package has no drift baseline; a "
-                    "processing job error is in /aws/sagemaker/ProcessingJobs."
+                    "until fixed. What to do: read the failed execution (or its message on the "
+                    "alerts topic): 'NoBaseline' means the deployed model has no drift "
+                    "baseline, 'NoVariant' a wrong variant_name; a processing job's own error "
+                    "is in /aws/sagemaker/ProcessingJobs."
                 ),
             )
             self._add_action(failed)

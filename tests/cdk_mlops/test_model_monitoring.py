@@ -276,6 +276,21 @@ def test_roles_trust_only_this_account_and_jobs_need_isolation(
     ]
     text = json.dumps(statements)
     assert "sagemaker:*" not in text and '"s3:*"' not in text
+    # what Step Functions' policy for SageMaker .sync jobs lists
+    assert any(s.get("Action") == "sagemaker:ListTags" for s in statements)
+    sync = next(s for s in statements if s.get("Sid") == "SyncRule")
+    assert "StepFunctionsGetEventsForSageMakerProcessingJobsRule" in json.dumps(sync["Resource"])
+    # the scheduler's role: only schedules of this account's default group
+    roles = template.find_resources("AWS::IAM::Role").values()
+    (trust,) = [
+        st
+        for r in roles
+        for st in r["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        if st["Principal"]["Service"] == "scheduler.amazonaws.com"
+    ]
+    assert trust["Condition"]["StringEquals"]["aws:SourceArn"] == (
+        "arn:aws:scheduler:eu-west-1:111111111111:schedule-group/default"
+    )
 
 
 def test_schedule_passes_its_scheduled_time(
@@ -330,8 +345,12 @@ def test_managed_backend_uses_model_monitor() -> None:
     assert props["NetworkConfig"]["EnableNetworkIsolation"] is True
     assert props["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == ENDPOINT
     assert "sagemaker-model-monitor-analyzer" in json.dumps(props["DataQualityAppSpecification"])
+    # a generated name (every property is create-only: a fixed name would block replacement)
+    assert "JobDefinitionName" not in props
+    assert props["StoppingCondition"]["MaxRuntimeInSeconds"] == 3600
     (schedule,) = template.find_resources("AWS::SageMaker::MonitoringSchedule").values()
     config = schedule["Properties"]["MonitoringScheduleConfig"]
+    assert "Fn::Select" in config["MonitoringJobDefinitionName"]
     assert config["MonitoringType"] == "DataQuality"
     assert config["ScheduleConfig"]["ScheduleExpression"] == "cron(0 * ? * * *)"
     # the drift alarm: any feature's Model Monitor metric over the threshold

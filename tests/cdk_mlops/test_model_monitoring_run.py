@@ -325,8 +325,13 @@ def test_execution_fails_clearly_without_a_baseline(
 ) -> None:
     _, states = hourly
     run = _execute(states, _Aws(baseline=False))
-    assert run.status == "FAILED" and run.error == "NoBaseline"
+    assert run.status == "FAILED" and run.error == "MonitoringRunFailed"
+    assert "NoBaseline" in run.path
     assert not any(r.endswith("createProcessingJob.sync") for r, _ in run.calls)
+    # reported on the topic with the reason
+    resource, publish = run.calls[-1]
+    assert resource == "arn:aws:states:::sns:publish"
+    assert json.loads(publish["Message"])["error"]["Error"] == "NoBaseline"
 
 
 def test_failed_job_is_published_then_fails_the_execution(
