@@ -13,6 +13,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -37,7 +38,7 @@ from cdk_mlops.constructs._sagemaker import (
 )
 from cdk_mlops.constructs._util import check_prop, is_token, prop_error, stack_scoped_name
 from cdk_mlops.constructs.interfaces import IModelRegistry, JobNetwork
-from cdk_mlops.constructs.pipeline_code import PipelineCode
+from cdk_mlops.constructs.pipeline_code import PipelineCode, grant_asset_read
 from cdk_mlops.pipelines.images import DEFAULT_SKLEARN_VERSION, sklearn_image_uri
 from cdk_mlops.pipelines.pipeline import Pipeline
 from cdk_mlops.pipelines.training import (
@@ -175,6 +176,12 @@ class TrainingPipeline(TrainingPipelineBase):
     :param sklearn_version: SageMaker scikit-learn container version. Default ``1.9-0``
         (scikit-learn 1.9, the line ``pipeline_code`` is developed on); ``1.4-2`` also works.
     :param cache_expire_after: step caching (ISO 8601 duration) or ``None``. Default ``P30D``.
+    :param champion_challenger: Evaluate also scores the model given in the ``ChampionModelUri``
+        parameter (the production model; drift retraining passes it) on the same test data,
+        and the gate registers the new model only if it is at least as good. Without the
+        parameter (the default marker object) nothing changes. Default True.
+    :param champion_margin: how much worse than the champion (in the gate metric) the new
+        model may be, 0 to 1. Default 0.
     """
 
     def __init__(
@@ -201,8 +208,17 @@ class TrainingPipeline(TrainingPipelineBase):
         hyperparameters: Mapping[str, str | int | float | bool] | None = None,
         sklearn_version: str = DEFAULT_SKLEARN_VERSION,
         cache_expire_after: str | None = "P30D",
+        champion_challenger: bool = True,
+        champion_margin: float = 0.0,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_prop(
+            self,
+            "champion_margin",
+            champion_margin,
+            isinstance(champion_margin, (int, float)) and 0 <= champion_margin < 1,
+            "Use a number from 0 (at least as good as production) to below 1.",
+        )
         if pipeline_name is None:
             # Unique per account and region: two stacks with a pipeline must not collide.
             pipeline_name = stack_scoped_name(self, "training", max_length=256)
@@ -323,6 +339,13 @@ class TrainingPipeline(TrainingPipelineBase):
             *job_logs_and_metrics(stack),
         )
 
+        #: The default of ``ChampionModelUri``: a marker object meaning "no champion".
+        self.no_champion_asset: s3_assets.Asset | None = None
+        if champion_challenger:
+            self.no_champion_asset = s3_assets.Asset(
+                self, "NoChampion", path=str(Path(__file__).parent.parent / "no_champion.json")
+            )
+            grant_asset_read(self.no_champion_asset, self.role)
         self.definition: Pipeline = build_training_pipeline(
             role_arn=self.role.role_arn,
             image_uri=sklearn_image_uri(self, framework_version=sklearn_version),
@@ -344,6 +367,10 @@ class TrainingPipeline(TrainingPipelineBase):
             approval_status=registry.default_approval_status,
             cache_expire_after=cache_expire_after,
             commands=_commands_for(self.code.package_name),
+            no_champion_uri=self.no_champion_asset.s3_object_url
+            if self.no_champion_asset
+            else None,
+            champion_margin=float(champion_margin),
             # The serving code is inside model.tar.gz (code/, written by the training job): the
             # model package needs no CDK asset, which `cdk gc` could delete.
             inference_environment={

@@ -70,8 +70,30 @@ def add_run_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         "--region", default="us-east-1", help="region the template resolves in (default: us-east-1)"
     )
     parser.add_argument(
+        "--object",
+        action="append",
+        default=[],
+        metavar="S3URI=FILE",
+        help="put FILE at S3URI before the run (repeatable), e.g. a production model for "
+        "-p ChampionModelUri=S3URI",
+    )
+    parser.add_argument(
         "--account", default="123456789012", help="account id the template resolves in"
     )
+
+
+def _objects(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        uri, sep, path = pair.partition("=")
+        if not sep or not uri.startswith("s3://") or not path:
+            raise ValueError(
+                f"--object {pair!r}: use S3URI=FILE, e.g. s3://bucket/key=model.tar.gz"
+            )
+        if not Path(path).is_file():
+            raise ValueError(f"--object {pair!r}: {path!r} is not a file")
+        out[uri] = path
+    return out
 
 
 def _parameters(pairs: list[str]) -> dict[str, str]:
@@ -92,6 +114,7 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     prog = "cdk-mlops run-pipeline"
     try:
         parameters = _parameters(args.parameter)
+        objects = _objects(args.object)
         if args.data and args.curated:
             raise ValueError("pass --data or --curated, not both")
         if args.threads < 0:
@@ -115,6 +138,7 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
             threads=args.threads or None,
             account=args.account,
             region=args.region,
+            objects=objects,
         )
     except ExecutorError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)

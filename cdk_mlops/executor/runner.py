@@ -357,10 +357,13 @@ def run_pipeline(
     region: str = DEFAULT_REGION,
     definition: Mapping[str, Any] | None = None,
     progress: IO[str] | None = None,
+    objects: Mapping[str, str | Path] | None = None,
 ) -> RunResult:
     """Run the pipeline of ``template`` (``cdk.out/<stack>.template.json``).
 
     ``definition`` replaces the template's parsed definition (tests use it to break one).
+    ``objects`` (``s3://bucket/key`` -> local file) are put into S3 before the run, e.g. a
+    production model for ``ChampionModelUri``; a missing file is an error.
     Raises :class:`ExecutorError` for what it refuses before running; a failed step or a Fail
     step ends the execution with status ``Failed`` (``failure_reason`` says why). The local
     model registry is ``<work_dir>/registry``.
@@ -413,6 +416,14 @@ def run_pipeline(
     with LocalS3(region) as s3, tempfile.TemporaryDirectory(prefix="cdk-mlops-exec-") as tmp:
         published = s3.seed(tpl)
         say(f"{resource.name}: S3 (moto) seeded with {len(published)} asset objects")
+        for uri, source in (objects or {}).items():
+            src = Path(source)
+            if not src.is_file():
+                raise ExecutorError(f"object {uri}: {str(src)!r} is not a file")
+            bucket, _ = parse_s3_uri(uri, field="objects")
+            s3.create_bucket(bucket)
+            s3.upload_file(src, uri, step="(set-up)", field="objects")
+            say(f"put {src} at {uri}")
         if data is not None or curated is not None:
             if DATA_PARAMETER not in values:
                 raise ExecutorError(

@@ -53,6 +53,8 @@ from cdk_mlops.pipelines.expressions import (
 from cdk_mlops.pipelines.pipeline import Pipeline, PipelineExperimentConfig
 from cdk_mlops.pipelines.steps import (
     CacheConfig,
+    Condition,
+    ConditionEquals,
     ConditionGreaterThanOrEqualTo,
     ConditionStep,
     DriftCheckBaselines,
@@ -89,6 +91,12 @@ PROCESSING_INSTANCE_TYPE = "ProcessingInstanceType"
 TRAINING_INSTANCE_TYPE = "TrainingInstanceType"
 METRIC_THRESHOLD = "MetricThreshold"
 MODEL_APPROVAL_STATUS = "ModelApprovalStatus"
+#: S3 URI of the production model's ``model.tar.gz`` (drift retraining passes it); the default
+#: is a marker object that means "no champion".
+CHAMPION_MODEL_URI = "ChampionModelUri"
+#: Where Evaluate finds the champion, and what the gate reads in ``evaluation.json``.
+CHAMPION_LOCAL_PATH = "/opt/ml/processing/input/champion"
+CHAMPION_PASSED = "champion_challenger.passed"
 
 EVALUATION_REPORT = "EvaluationReport"
 EVALUATION_FILE = "evaluation.json"
@@ -326,6 +334,8 @@ class TrainingPipelineSettings:
     commands: Mapping[str, StepCommand] = field(default_factory=lambda: dict(DEFAULT_COMMANDS))
     cache_expire_after: str | None = None
     max_attempts_on_capacity_errors: int = 3
+    no_champion_uri: str | None = None
+    champion_margin: float = 0.0
 
 
 def build_training_pipeline(
@@ -354,6 +364,8 @@ def build_training_pipeline(
     commands: Mapping[str, StepCommand] | None = None,
     cache_expire_after: str | None = None,
     max_attempts_on_capacity_errors: int = 3,
+    no_champion_uri: str | None = None,
+    champion_margin: float = 0.0,
 ) -> Pipeline:
     """Build the level-2 training pipeline (see the module docstring).
 
@@ -393,6 +405,13 @@ def build_training_pipeline(
             for every step but ``DataVersion``; the cached steps' cache keys include the data
             version.
         max_attempts_on_capacity_errors: retries of jobs on SageMaker capacity/internal errors.
+        no_champion_uri: enables champion/challenger: the S3 URI of a marker object (no
+            ``.tar.gz``) that is the default of the ``ChampionModelUri`` parameter. Evaluate
+            gets the parameter's object as input ``champion`` and the arguments
+            ``--champion-model``/``--champion-metric``/``--champion-margin``, and the gate also
+            requires ``champion_challenger.passed`` in ``evaluation.json``. A custom Evaluate
+            command must accept those arguments and write that field.
+        champion_margin: how much worse than the champion the challenger may be (0 to 1).
     """
     settings = TrainingPipelineSettings(
         role_arn=role_arn,
@@ -419,6 +438,8 @@ def build_training_pipeline(
         commands={**DEFAULT_COMMANDS, **(commands or {})},
         cache_expire_after=cache_expire_after,
         max_attempts_on_capacity_errors=max_attempts_on_capacity_errors,
+        no_champion_uri=no_champion_uri,
+        champion_margin=champion_margin,
     )
     return _build(settings)
 
@@ -433,6 +454,11 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         )
     if not s.code_version:
         raise PipelineDefinitionError("code_version must be non-empty (e.g. the asset hash)")
+    if not 0.0 <= s.champion_margin < 1.0:
+        raise PipelineDefinitionError(
+            f"champion_margin {s.champion_margin!r} must be in [0, 1): e.g. 0.01 lets a "
+            "retrained model be up to 0.01 worse than production"
+        )
     for name, value, allowed in (
         ("processing_instance_type", s.processing_instance_type, PROCESSING_INSTANCE_TYPES),
         ("training_instance_type", s.training_instance_type, TRAINING_INSTANCE_TYPES),
@@ -461,6 +487,11 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         enum_values=parameter_instance_types(s.training_instance_type),
     )
     threshold = ParameterFloat(name=METRIC_THRESHOLD, default_value=s.threshold)
+    champion = (
+        ParameterString(name=CHAMPION_MODEL_URI, default_value=s.no_champion_uri)
+        if s.no_champion_uri is not None
+        else None
+    )
     approval = ParameterString(
         name=MODEL_APPROVAL_STATUS,
         default_value=s.approval_status,
@@ -492,9 +523,11 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         property_files: Sequence[PropertyFile] = (),
         depends_on: Sequence[str] = (),
         data_version: JsonGet | None = None,
+        extra_arguments: Sequence[str] = (),
     ) -> ProcessingStep:
         command = s.commands[name]
         arguments = [a.replace("{schema}", s.schema) for a in command.arguments]
+        arguments += list(extra_arguments)
         environment: dict[str, Value] = {"CODE_VERSION": s.code_version}
         if data_version is not None:
             environment[DATA_VERSION_ENV] = data_version
@@ -605,6 +638,15 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
                 source=preprocess.output_uri("test"),
                 destination=f"{P}/input/test",
             ),
+            *(
+                [
+                    ProcessingInput(
+                        input_name="champion", source=champion, destination=CHAMPION_LOCAL_PATH
+                    )
+                ]
+                if champion is not None
+                else []
+            ),
         ],
         outputs=[
             ProcessingOutput(
@@ -614,8 +656,21 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             )
         ],
         property_files=[evaluation_file],
-        description="Score the test set: evaluation.json with quality and bias metrics",
+        description="Score the test set: evaluation.json with quality and bias metrics"
+        + (", and the champion on the same data" if champion is not None else ""),
         data_version=data_version,
+        extra_arguments=(
+            [
+                "--champion-model",
+                CHAMPION_LOCAL_PATH,
+                "--champion-metric",
+                s.metric,
+                "--champion-margin",
+                repr(float(s.champion_margin)),
+            ]
+            if champion is not None
+            else []
+        ),
     )
     baseline = processing(
         BASELINE,
@@ -688,26 +743,54 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         ),
         retry_policies=(StepRetryPolicy(max_attempts=5),),
     )
+    conditions: list[Condition] = [
+        ConditionGreaterThanOrEqualTo(
+            left=evaluate.json_get(EVALUATION_REPORT, s.metric), right=threshold
+        )
+    ]
+    if champion is not None:
+        conditions.append(
+            ConditionEquals(left=evaluate.json_get(EVALUATION_REPORT, CHAMPION_PASSED), right=True)
+        )
     failed = FailStep(
         name=QUALITY_GATE_FAILED,
-        description="The model did not reach the quality threshold",
-        error_message=Join(on=" ", values=(f"Quality gate failed: {s.metric} is below", threshold)),
+        description="The model did not reach the quality threshold"
+        + (" or is worse than the champion" if champion is not None else ""),
+        error_message=Join(
+            on=" ",
+            values=(
+                f"Quality gate failed: {s.metric} is below",
+                threshold,
+                *(
+                    [
+                        f"or the champion/challenger check failed ({CHAMPION_PASSED}; see "
+                        "evaluation.json)"
+                    ]
+                    if champion is not None
+                    else []
+                ),
+            ),
+        ),
     )
     gate = ConditionStep(
         name=CHECK_QUALITY,
-        description=f"Register the model only if {s.metric} >= {METRIC_THRESHOLD}",
-        conditions=[
-            ConditionGreaterThanOrEqualTo(
-                left=evaluate.json_get(EVALUATION_REPORT, s.metric), right=threshold
-            )
-        ],
+        description=f"Register the model only if {s.metric} >= {METRIC_THRESHOLD}"
+        + (" and it is at least as good as the champion" if champion is not None else ""),
+        conditions=conditions,
         if_steps=[register],
         else_steps=[failed],
         # Register only once the drift baseline exists (its files go on the model package).
         depends_on=[BASELINE],
     )
     return Pipeline(
-        parameters=(input_data, processing_type, training_type, threshold, approval),
+        parameters=(
+            input_data,
+            processing_type,
+            training_type,
+            threshold,
+            approval,
+            *([champion] if champion is not None else []),
+        ),
         steps=(data_version_step, preprocess, train, evaluate, baseline, gate),
         experiment_config=PipelineExperimentConfig(),
     )

@@ -14,6 +14,12 @@ it; the local run's gate adds a ``quality_gate`` section saying which value it c
 
     python -m pipeline_code.evaluation.evaluate --model out/model/model.tar.gz \\
         --test out/splits/test --output-dir out/evaluation
+
+Champion/challenger: with ``--champion-model DIR`` the production model (a ``*.tar.gz`` in
+``DIR``; none there means no champion, e.g. the pipeline's default marker input) is evaluated on
+the same test data, and the ``champion_challenger`` section (both figures, the margin, ``passed``)
+is written into ``evaluation.json`` (:mod:`pipeline_code.retraining.champion`). The pipeline's
+gate reads ``champion_challenger.passed``.
 """
 
 from __future__ import annotations
@@ -172,6 +178,69 @@ def evaluate(
     return evaluation
 
 
+def find_champion_model(folder: str | Path | None) -> Path | None:
+    """The champion's ``model.tar.gz`` in ``folder`` (a file or a folder), or None."""
+    if folder is None:
+        return None
+    path = Path(folder)
+    if path.is_file():
+        return path if path.name.endswith(".tar.gz") else None
+    if not path.is_dir():
+        return None
+    found = sorted(path.rglob("*.tar.gz"))
+    return found[0] if found else None
+
+
+def compare_champion(
+    evaluation_path: str | Path,
+    champion_folder: str | Path | None,
+    test_path: str | Path,
+    *,
+    metric: str = "binary_classification_metrics.auc.value",
+    margin: float = 0.0,
+    threshold: float = 0.5,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Evaluate the champion on the same test data, record the comparison in the challenger's
+    ``evaluation.json`` and return the ``champion_challenger`` record.
+
+    A champion that cannot score this test data (e.g. the schema changed since it was trained)
+    is recorded with the reason and does not block the challenger: the comparison needs both
+    models on the same data, and a person still approves the new version.
+    """
+    import tarfile
+    import tempfile
+
+    from pipeline_code.retraining.champion import (
+        ChampionComparison,
+        compare_with_champion,
+        record_champion_comparison,
+    )
+
+    champion_file = find_champion_model(champion_folder)
+    champion_eval: dict[str, Any] | None = None
+    problem = None
+    if champion_file is not None:
+        with tempfile.TemporaryDirectory(prefix="champion-") as tmp:
+            try:
+                champion_eval = evaluate(
+                    champion_file, test_path, tmp, threshold=threshold, seed=seed,
+                    importance_rows=0,
+                )  # fmt: skip
+            except (ValueError, KeyError, OSError, tarfile.TarError) as exc:
+                problem = (
+                    f"champion {champion_file.name} could not be evaluated on this test data: {exc}"
+                )
+    comparison = compare_with_champion(evaluation_path, champion_eval, metric=metric, margin=margin)
+    if problem is not None:
+        comparison = ChampionComparison(
+            passed=True, metric=metric, challenger=comparison.challenger, champion=None,
+            margin=comparison.margin, message=problem,
+        )  # fmt: skip
+    record = record_champion_comparison(evaluation_path, comparison)
+    return dict(record["champion_challenger"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Arguments; defaults follow the SageMaker Processing paths."""
     p = argparse.ArgumentParser(prog="evaluate", description="Evaluate a model on the test split")
@@ -206,6 +275,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_IMPORTANCE_REPEATS,
         help="shuffles per feature for permutation importance (default: 3)",
     )
+    p.add_argument(
+        "--champion-model",
+        default=None,
+        help="folder (or file) with the production model's model.tar.gz; none there = no champion",
+    )
+    p.add_argument(
+        "--champion-metric",
+        default="binary_classification_metrics.auc.value",
+        help="evaluation.json path of the compared metric (default: AUC)",
+    )
+    p.add_argument(
+        "--champion-margin",
+        type=float,
+        default=0.0,
+        help="the challenger may be this much worse than the champion (default 0)",
+    )
     return p
 
 
@@ -233,6 +318,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for warning in info["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.champion_model is not None:
+        record = compare_champion(
+            Path(args.output_dir) / EVALUATION_FILE,
+            args.champion_model,
+            args.test,
+            metric=args.champion_metric,
+            margin=args.champion_margin,
+            threshold=args.threshold,
+            seed=args.seed,
+        )
+        print(f"champion/challenger: {record['message']}", file=sys.stderr)
     return 0
 
 

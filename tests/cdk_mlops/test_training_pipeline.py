@@ -11,6 +11,7 @@ changed, registers its own code version.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -345,7 +346,18 @@ def test_gate_compares_the_evaluation_metric_with_the_threshold_parameter(built:
     definition = built.definitions["Training"]
     gate = step_named(definition, "CheckQuality")
     assert gate["Type"] == "Condition"
-    (condition,) = gate["Arguments"]["Conditions"]
+    condition, champion = gate["Arguments"]["Conditions"]
+    # and the new model is at least as good as the champion (when one is passed)
+    assert champion == {
+        "Type": "Equals",
+        "LeftValue": {
+            "Std:JsonGet": {
+                "PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"},
+                "Path": "champion_challenger.passed",
+            }
+        },
+        "RightValue": True,
+    }
     assert condition == {
         "Type": "GreaterThanOrEqualTo",
         "LeftValue": {
@@ -415,10 +427,16 @@ def test_custom_props_reach_the_definition(built: Built) -> None:
     assert built.parameter("Custom", "ProcessingInstanceType")["DefaultValue"] == "ml.c5.xlarge"
     assert built.parameter("Custom", "TrainingInstanceType")["DefaultValue"] == "ml.m5.2xlarge"
     assert built.parameter("Custom", "MetricThreshold")["DefaultValue"] == 5.0
-    (condition,) = step_named(built.definitions["Custom"], "CheckQuality")["Arguments"][
+    condition, champion = step_named(built.definitions["Custom"], "CheckQuality")["Arguments"][
         "Conditions"
     ]
     assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "regression_metrics.mse.value"
+    # the champion is compared on the gate metric
+    args = step_named(built.definitions["Custom"], "Evaluate")["Arguments"]["AppSpecification"][
+        "ContainerArguments"
+    ]
+    assert args[args.index("--champion-metric") + 1] == "regression_metrics.mse.value"
+    assert champion["Type"] == "Equals"
     train = step_named(built.definitions["Custom"], "Train")["Arguments"]
     assert train["HyperParameters"] == {"n_estimators": "200", "max_depth": "6"}
     curated = built.lid("AWS::S3::Bucket", "LakeCurated")
@@ -557,10 +575,13 @@ def test_role_reads_exactly_the_two_code_objects(built: Built) -> None:
             if "cdk-hnb659fds-assets" in text:
                 last = res["Fn::Join"][1][-1]
                 keys.add(last if isinstance(last, str) else None)
+    marker = built.pipelines["Training"].no_champion_asset
+    assert marker is not None
     assert keys == {
         None,
         f"/{code.zip_asset.s3_object_key}",
         f"/{code.sourcedir_asset.s3_object_key}",
+        f"/{marker.s3_object_key}",  # the ChampionModelUri default ("no champion")
     }
 
 
@@ -716,3 +737,36 @@ def test_fails_when_the_schema_is_not_shipped_with_the_code(deps: Deps) -> None:
 def test_fails_when_code_dir_is_not_a_package(deps: Deps, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"PipelineCode at [\w/]+: code_dir=.*__init__.py"):
         _pipeline(deps, code_dir=tmp_path)
+
+
+def test_champion_model_is_an_evaluate_input_defaulting_to_the_no_champion_marker(
+    built: Built,
+) -> None:
+    definition = built.definitions["Training"]
+    marker = built.pipelines["Training"].no_champion_asset
+    assert marker is not None
+    parameter = built.parameter("Training", "ChampionModelUri")
+    assert parameter["Type"] == "String"
+    assert marker.s3_object_key in rendered(parameter["DefaultValue"])
+    evaluate = step_named(definition, "Evaluate")["Arguments"]
+    (champion,) = [i for i in evaluate["ProcessingInputs"] if i["InputName"] == "champion"]
+    assert champion["S3Input"]["S3Uri"] == {"Get": "Parameters.ChampionModelUri"}
+    assert champion["S3Input"]["LocalPath"] == "/opt/ml/processing/input/champion"
+    args = evaluate["AppSpecification"]["ContainerArguments"]
+    assert args[args.index("--champion-model") + 1] == "/opt/ml/processing/input/champion"
+    assert args[args.index("--champion-margin") + 1] == "0.0"
+
+
+@pytest.mark.parametrize("margin", [1.5, -0.1])
+def test_fails_when_the_champion_margin_is_out_of_range(deps: Deps, margin: float) -> None:
+    with pytest.raises(
+        ValueError, match=rf"champion_margin={margin} is not allowed\. Use a number"
+    ):
+        _pipeline(deps, champion_margin=margin)
+
+
+def test_champion_challenger_can_be_turned_off(deps: Deps) -> None:
+    pipeline = _pipeline(deps, champion_challenger=False)
+    assert pipeline.no_champion_asset is None
+    body = json.dumps(deps.stack.resolve(pipeline.definition.to_json_string(pipeline)))
+    assert "ChampionModelUri" not in body and "champion_challenger" not in body

@@ -115,7 +115,13 @@ def test_level2_runs_on_churn_data(level2_template: Path, tmp_path: Path) -> Non
         "code": code,
         "model": "Train.ModelArtifacts",
         "test": "Preprocess.test",
+        # the ChampionModelUri default: the "no champion" marker asset
+        "champion": result.parameters["ChampionModelUri"],
     }
+    assert str(result.parameters["ChampionModelUri"]).endswith(".json")
+    # no champion: passes, recorded
+    assert evaluation["champion_challenger"]["passed"] is True
+    assert evaluation["champion_challenger"]["champion"] is None
     assert inputs["Baseline"] == {"code": code, "baseline": "Preprocess.train"}
     assert (
         inputs["Preprocess"]["data"]
@@ -146,7 +152,8 @@ def test_level2_fails_at_the_gate_with_a_threshold_it_cannot_reach(
     assert result.reached_fail_step
     assert result.failed_step == "QualityGateFailed"
     assert result.failure_reason == (
-        "Quality gate failed: binary_classification_metrics.auc.value is below 1.0"
+        "Quality gate failed: binary_classification_metrics.auc.value is below 1.0 or the "
+        "champion/challenger check failed (champion_challenger.passed; see evaluation.json)"
     )
     statuses = {s.name: s.status for s in result.steps}
     assert statuses["Register"] == "NotExecuted"
@@ -186,3 +193,54 @@ def test_level2_runs_on_the_loan_default_schema(
         ).read_text()
     )["AppSpecification"]["ContainerArguments"]
     assert train_args[train_args.index("--schema") + 1] == "loan_default"
+
+
+def _shuffled_labels(src: Path, dst: Path) -> Path:
+    import pandas as pd
+
+    frame = pd.read_csv(src)
+    frame["churned"] = frame["churned"].sample(frac=1.0, random_state=3).to_numpy()
+    frame.to_csv(dst, index=False)
+    return dst
+
+
+def test_retraining_with_a_champion_registers_only_a_model_at_least_as_good(
+    level2_template: Path, tmp_path: Path
+) -> None:
+    """The champion's model.tar.gz goes in as ``ChampionModelUri`` (what drift retraining
+    passes); Evaluate scores it on the same test split and the gate refuses a worse model."""
+    data = generate_csv(tmp_path / "churn.csv")
+    first = run_pipeline(level2_template, work_dir=tmp_path / "first", data=data)
+    champion_package = _check_succeeded(first, "MlopsLevel2-models")
+    champion_model = Path(champion_package["path"]) / "model.tar.gz"
+    champion_uri = "s3://production-models/churn/v1/model.tar.gz"
+
+    # a challenger trained on labels that carry no signal: above a zero threshold, below the
+    # champion on the same test data
+    worse = run_pipeline(
+        level2_template,
+        work_dir=tmp_path / "worse",
+        data=_shuffled_labels(data, tmp_path / "shuffled.csv"),
+        parameters={"MetricThreshold": "0.0", "ChampionModelUri": champion_uri},
+        objects={champion_uri: champion_model},
+    )
+    assert worse.status == "Failed" and worse.failed_step == "QualityGateFailed"
+    assert worse.model_package is None
+    record = worse.evaluation["champion_challenger"]
+    assert record["passed"] is False and record["champion"] > record["challenger"]
+    inputs = {s.name: s.inputs for s in worse.steps}
+    assert inputs["Evaluate"]["champion"] == champion_uri
+
+    # the same data again: as good as the champion, registered with both figures recorded
+    again = run_pipeline(
+        level2_template,
+        work_dir=tmp_path / "again",
+        data=data,
+        parameters={"ChampionModelUri": champion_uri},
+        objects={champion_uri: champion_model},
+    )
+    package = _check_succeeded(again, "MlopsLevel2-models")
+    recorded = json.loads((Path(package["path"]) / "evaluation.json").read_text())
+    record = recorded["champion_challenger"]
+    assert record["passed"] is True
+    assert record["champion"] == pytest.approx(record["challenger"], abs=1e-9)

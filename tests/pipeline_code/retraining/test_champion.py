@@ -111,3 +111,70 @@ def test_undefined_figures_fail() -> None:
 def test_margin_validation(margin: float) -> None:
     with pytest.raises(ValueError, match=r"margin must be in \[0, 1\), got"):
         compare_with_champion(_metrics(0.8), _metrics(0.8), margin=margin)
+
+
+@pytest.fixture(scope="module")
+def worse_model(evaluations: tuple[Path, Path]) -> Path:
+    return evaluations[0].parent.parent / "worse.tar.gz"
+
+
+def _cli(
+    model: Path, test: Path, out: Path, champion_dir: Path | None, margin: float = 0.0
+) -> dict[str, Any]:
+    from pipeline_code.evaluation.evaluate import main
+
+    argv = ["--model", str(model), "--test", str(test), "--output-dir", str(out),
+            "--bootstrap", "5", "--importance-rows", "0"]  # fmt: skip
+    if champion_dir is not None:
+        argv += ["--champion-model", str(champion_dir), "--champion-margin", str(margin)]
+    assert main(argv) == 0
+    data: dict[str, Any] = json.loads((out / "evaluation.json").read_text())
+    return data
+
+
+def test_cli_refuses_a_worse_challenger_against_the_production_model(
+    churn_splits: dict[str, Path], churn_model: Path, worse_model: Path, tmp_path: Path
+) -> None:
+    # the champion folder as SageMaker downloads it: the model data object under its key's name
+    champion_dir = tmp_path / "champion"
+    champion_dir.mkdir()
+    (champion_dir / "model.tar.gz").write_bytes(churn_model.read_bytes())
+    record = _cli(worse_model, churn_splits["test"], tmp_path / "out", champion_dir)[SECTION]
+    assert record["passed"] is False
+    assert record["champion"] > record["challenger"]
+    # the better model against the worse one as champion passes, both figures recorded
+    worse_dir = tmp_path / "worse"
+    worse_dir.mkdir()
+    (worse_dir / "model.tar.gz").write_bytes(worse_model.read_bytes())
+    record = _cli(churn_model, churn_splits["test"], tmp_path / "out2", worse_dir)[SECTION]
+    assert record["passed"] is True and record["champion"] < record["challenger"]
+
+
+def test_cli_without_a_champion_model_passes_and_says_so(
+    churn_splits: dict[str, Path], churn_model: Path, tmp_path: Path
+) -> None:
+    # the pipeline's default input: a marker file, no model
+    marker = tmp_path / "no-champion"
+    marker.mkdir()
+    (marker / "0123abcd.json").write_text('{"champion": null}\n')
+    record = _cli(churn_model, churn_splits["test"], tmp_path / "out", marker)[SECTION]
+    assert record["passed"] is True and record["champion"] is None
+    assert "no champion" in record["message"]
+    # without the flag, no section (the level-2 contract is unchanged)
+    assert SECTION not in _cli(churn_model, churn_splits["test"], tmp_path / "o2", None)
+
+
+def test_cli_champion_that_cannot_score_the_data_does_not_block(
+    churn_splits: dict[str, Path], churn_model: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    import tarfile
+
+    with tarfile.open(broken / "model.tar.gz", "w:gz") as tar:
+        note = tmp_path / "note.txt"
+        note.write_text("not a model")
+        tar.add(note, arcname="note.txt")
+    record = _cli(churn_model, churn_splits["test"], tmp_path / "out", broken)[SECTION]
+    assert record["passed"] is True and record["champion"] is None
+    assert "could not be evaluated" in record["message"]
