@@ -45,7 +45,10 @@ def test_arguments_and_defaults() -> None:
         (["--threads", "-1"], "--threads must be 0 or more"),
         (["--object", "model.tar.gz"], "--object 'model.tar.gz': use S3URI=FILE"),
         (["--object", "bucket/k=m.tar.gz"], "--object 'bucket/k=m.tar.gz': use S3URI=FILE"),
-        (["--object", "s3://b/k=/no/such/file"], "'/no/such/file' is not a file"),
+        (
+            ["--object", "s3://b/k=/no/such/file"],
+            "--object 's3://b/k=/no/such/file': '/no/such/file' is not a file",
+        ),
     ],
 )
 def test_usage_errors_exit_2(
