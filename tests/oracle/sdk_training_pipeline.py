@@ -30,7 +30,7 @@ def build_definition(s: dict[str, Any]) -> str:
     from sagemaker.network import NetworkConfig
     from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
     from sagemaker.workflow.condition_step import ConditionStep
-    from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
     from sagemaker.workflow.execution_variables import ExecutionVariables
     from sagemaker.workflow.fail_step import FailStep
     from sagemaker.workflow.functions import Join, JsonGet
@@ -71,6 +71,12 @@ def build_definition(s: dict[str, Any]) -> str:
         name="ModelApprovalStatus",
         default_value="PendingManualApproval",
         enum_values=["PendingManualApproval", "Approved", "Rejected"],
+    )
+    # champion/challenger (when the settings name the "no champion" marker object)
+    champion = (
+        ParameterString(name="ChampionModelUri", default_value=s["no_champion_uri"])
+        if s.get("no_champion_uri")
+        else None
     )
 
     def out_uri(step: str, output: str) -> Join:
@@ -218,6 +224,17 @@ def build_definition(s: dict[str, Any]) -> str:
                     ].S3Output.S3Uri,
                     destination=f"{P}/input/test",
                 ),
+                *(
+                    [
+                        ProcessingInput(
+                            input_name="champion",
+                            source=champion,
+                            destination=f"{P}/input/champion",
+                        )
+                    ]
+                    if champion is not None
+                    else []
+                ),
             ],
             outputs=[
                 ProcessingOutput(
@@ -312,7 +329,16 @@ def build_definition(s: dict[str, Any]) -> str:
         name="QualityGateFailed",
         description=desc["QualityGateFailed"],
         error_message=Join(
-            on=" ", values=[f"Quality gate failed: {s['metric']} is below", threshold]
+            on=" ",
+            values=[f"Quality gate failed: {s['metric']} is below", threshold]
+            + (
+                [
+                    "or the champion/challenger check failed (champion_challenger.passed; "
+                    "see evaluation.json)"
+                ]
+                if champion is not None
+                else []
+            ),
         ),
     )
     gate = ConditionStep(
@@ -322,7 +348,21 @@ def build_definition(s: dict[str, Any]) -> str:
             ConditionGreaterThanOrEqualTo(
                 left=JsonGet(step_name="Evaluate", property_file=evaluation, json_path=s["metric"]),
                 right=threshold,
-            )
+            ),
+            *(
+                [
+                    ConditionEquals(
+                        left=JsonGet(
+                            step_name="Evaluate",
+                            property_file=evaluation,
+                            json_path="champion_challenger.passed",
+                        ),
+                        right=True,
+                    )
+                ]
+                if champion is not None
+                else []
+            ),
         ],
         if_steps=[register],
         else_steps=[failed],
@@ -330,7 +370,8 @@ def build_definition(s: dict[str, Any]) -> str:
     )
     pipeline = Pipeline(
         name="training-oracle",
-        parameters=[input_data, processing_type, training_type, threshold, approval],
+        parameters=[input_data, processing_type, training_type, threshold, approval]
+        + ([champion] if champion is not None else []),
         steps=[version_step, preprocess, train, evaluate, baseline, gate],
         sagemaker_session=session,
     )

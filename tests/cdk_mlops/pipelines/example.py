@@ -33,6 +33,8 @@ LITERAL_SETTINGS: dict[str, Any] = {
     "threshold": 0.75,
     "model_package_group_name": "churn-models",
     "code_version": "0123abcd",
+    # champion/challenger on, as TrainingPipeline builds it
+    "no_champion_uri": "s3://example-bucket/assets/4567cdef.json",
     # What a deployment needs to serve the package with the scikit-learn container.
     "inference_environment": {
         "SAGEMAKER_PROGRAM": "handler.py",

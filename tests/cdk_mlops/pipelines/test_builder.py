@@ -79,6 +79,7 @@ def test_definition_top_level_has_version_metadata_parameters_and_steps(
         "TrainingInstanceType",
         "MetricThreshold",
         "ModelApprovalStatus",
+        "ChampionModelUri",
     ]
     assert definition["PipelineExperimentConfig"] == {
         "ExperimentName": {"Get": "Execution.PipelineName"},
@@ -109,7 +110,17 @@ def test_condition_nests_register_and_fail_with_jsonget_on_the_evaluation_file(
                 }
             },
             "RightValue": {"Get": "Parameters.MetricThreshold"},
-        }
+        },
+        {
+            "Type": "Equals",
+            "LeftValue": {
+                "Std:JsonGet": {
+                    "PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"},
+                    "Path": "champion_challenger.passed",
+                }
+            },
+            "RightValue": True,
+        },
     ]
     [register] = gate["Arguments"]["IfSteps"]
     [failed] = gate["Arguments"]["ElseSteps"]
