@@ -52,6 +52,11 @@ from cdk_mlops.compliance import (
     grant_policies,
     resource_finding,
 )
+from cdk_mlops.constructs._deployed_model import (
+    deployed_package_states,
+    describe_deployed_package_statement,
+    describe_findings,
+)
 from cdk_mlops.constructs._sagemaker import (
     create_jobs_in_vpc,
     job_logs_and_metrics,
@@ -771,7 +776,7 @@ class ModelMonitoring(Construct):
         failure = {
             "Type": "Fail",
             "Error": "MonitoringRunFailed",
-            "Cause": "See the previous state's output: NoBaseline, NoVariant, or the failed "
+            "Cause": "See the previous state's output: NoBaseline, or the failed "
             "listing, lookup or processing job's error.",
         }
         if topic_arn is not None:
@@ -798,78 +803,16 @@ class ModelMonitoring(Construct):
 
     def _baseline_lookup(self, next_state: str) -> dict[str, Any]:
         """DescribeEndpoint -> config -> model -> model package: its data-quality baseline."""
-        catch = [{"ErrorEquals": ["States.ALL"], "Next": "RunFailed"}]
+        statistics = "$states.result.DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri"
         return {
-            "DescribeEndpoint": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
-                "Arguments": {"EndpointName": self.endpoint_name},
-                "Assign": {"endpointConfig": "{% $states.result.EndpointConfigName %}"},
-                "Catch": catch,
-                "Next": "DescribeEndpointConfig",
-            },
-            "DescribeEndpointConfig": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeEndpointConfig",
-                "Arguments": {"EndpointConfigName": "{% $endpointConfig %}"},
-                "Assign": {
-                    # '' (not undefined, which fails the state) when the variant is not served
-                    "modelName": "{% $exists($states.result.ProductionVariants[VariantName = '"
-                    + self.variant_name
-                    + "']) ? $states.result.ProductionVariants[VariantName = '"
-                    + self.variant_name
-                    + "'].ModelName : '' %}"
-                },
-                "Catch": catch,
-                "Next": "HasVariant?",
-            },
-            "HasVariant?": {
-                "Type": "Choice",
-                "Choices": [{"Condition": "{% $modelName != '' %}", "Next": "DescribeModel"}],
-                "Default": "NoVariant",
-            },
-            "NoVariant": {
-                "Type": "Pass",
-                "Comment": "Reported like any failed run (topic, then Fail).",
-                "Output": {
-                    "Error": "NoVariant",
-                    "Cause": f"The endpoint serves no production variant named "
-                    f"{self.variant_name}; pass the monitored variant's name as variant_name.",
-                },
-                "Next": "RunFailed",
-            },
-            "DescribeModel": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeModel",
-                "Arguments": {"ModelName": "{% $modelName %}"},
-                "Assign": {
-                    "modelPackage": "{% $states.result.PrimaryContainer.ModelPackageName ? "
-                    "$states.result.PrimaryContainer.ModelPackageName : "
-                    "$states.result.Containers[0].ModelPackageName ? "
-                    "$states.result.Containers[0].ModelPackageName : '' %}"
-                },
-                "Catch": catch,
-                "Next": "HasPackage?",
-            },
-            "HasPackage?": {
-                "Type": "Choice",
-                "Choices": [
-                    {"Condition": "{% $modelPackage != '' %}", "Next": "DescribeModelPackage"}
-                ],
-                "Default": "NoBaseline",
-            },
-            "DescribeModelPackage": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeModelPackage",
-                "Arguments": {"ModelPackageName": "{% $modelPackage %}"},
-                "Assign": {
-                    "statisticsUri": "{% $states.result.DriftCheckBaselines.ModelDataQuality"
-                    ".Statistics.S3Uri ? $states.result.DriftCheckBaselines.ModelDataQuality"
-                    ".Statistics.S3Uri : '' %}"
-                },
-                "Catch": catch,
-                "Next": "HasBaseline?",
-            },
+            **deployed_package_states(
+                endpoint_name=self.endpoint_name,
+                variant_name=self.variant_name,
+                assign={"statisticsUri": f"{{% {statistics} ? {statistics} : '' %}}"},
+                next_state="HasBaseline?",
+                missing_state="NoBaseline",
+                catch_state="RunFailed",
+            ),
             "HasBaseline?": {
                 "Type": "Choice",
                 "Choices": [{"Condition": "{% $statisticsUri != '' %}", "Next": "BaselineFolder"}],
@@ -880,9 +823,10 @@ class ModelMonitoring(Construct):
                 "Comment": "Reported like any failed run (topic, then Fail).",
                 "Output": {
                     "Error": "NoBaseline",
-                    "Cause": "The deployed model is not a model package with "
-                    "DriftCheckBaselines.ModelDataQuality; register it with a baseline or pass "
-                    "baseline_key_prefix.",
+                    "Cause": "The endpoint does not serve a model package with "
+                    "DriftCheckBaselines.ModelDataQuality (or no variant named "
+                    f"{self.variant_name}); register it with a baseline, pass "
+                    "baseline_key_prefix, or fix variant_name.",
                 },
                 "Next": "RunFailed",
             },
@@ -1037,27 +981,7 @@ class ModelMonitoring(Construct):
         )
         if lookup:
             role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="FindBaseline",
-                    actions=[
-                        "sagemaker:DescribeEndpoint",
-                        "sagemaker:DescribeEndpointConfig",
-                        "sagemaker:DescribeModel",
-                        "sagemaker:DescribeModelPackage",
-                    ],
-                    resources=[
-                        sagemaker_arn(
-                            stack,
-                            "endpoint",
-                            self.endpoint_name
-                            if cdk.Token.is_unresolved(self.endpoint_name)
-                            else self.endpoint_name.lower(),
-                        ),
-                        sagemaker_arn(stack, "endpoint-config", "*"),
-                        sagemaker_arn(stack, "model", "*"),
-                        sagemaker_arn(stack, "model-package", "*"),
-                    ],
-                )
+                describe_deployed_package_statement(stack, self.endpoint_name)
             )
         if self.alarm_topic is not None:
             self.alarm_topic.grant_publish(role)
@@ -1076,19 +1000,9 @@ class ModelMonitoring(Construct):
             sorted(
                 {
                     resource_finding(self, jobs_arn),
-                    resource_finding(self, sagemaker_arn(stack, "endpoint-config", "*")),
-                    resource_finding(self, sagemaker_arn(stack, "model", "*")),
-                    resource_finding(self, sagemaker_arn(stack, "model-package", "*")),
                     "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
                     "AwsSolutions-IAM5[Resource::*]",
-                }
-            )
-            if lookup
-            else sorted(
-                {
-                    resource_finding(self, jobs_arn),
-                    "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-                    "AwsSolutions-IAM5[Resource::*]",
+                    *(describe_findings(stack) if lookup else []),
                 }
             ),
             "Job names carry the window and a random id, so jobs are granted by this "
@@ -1396,7 +1310,7 @@ class ModelMonitoring(Construct):
                     f"A monitoring run of {self.endpoint_name} failed: drift goes unnoticed "
                     "until fixed. What to do: read the failed execution (or its message on the "
                     "alerts topic): 'NoBaseline' means the deployed model has no drift "
-                    "baseline, 'NoVariant' a wrong variant_name; a processing job's own error "
+                    "baseline (or the endpoint serves no variant_name); a processing job's own error "
                     "is in /aws/sagemaker/ProcessingJobs."
                 ),
             )
