@@ -31,6 +31,11 @@ from cdk_mlops.compliance import (
     grant_policies,
     resource_finding,
 )
+from cdk_mlops.constructs._deployed_model import (
+    deployed_package_states,
+    describe_deployed_package_statement,
+    describe_findings,
+)
 from cdk_mlops.constructs._util import check_prop, prop_error
 from cdk_mlops.constructs.interfaces import ITrainingPipeline
 
@@ -40,14 +45,28 @@ MAX_PER_DAY_LIMIT: Final = 48
 ACTIVE_STATUSES: Final = ("Executing", "Stopping")
 #: Decision reasons (as ``guard.REASONS``).
 REASONS: Final = ("started", "executing", "cooldown", "daily-cap")
+#: The training pipeline's parameter that takes the production model (``ChampionModelUri``).
+CHAMPION_PARAMETER: Final = "ChampionModelUri"
 #: How many recent executions the guard reads (ListPipelineExecutions' maximum page).
 LIST_PAGE_SIZE: Final = 100
 
 
 def guard_definition(
-    *, pipeline_name: str, topic_arn: str, cooldown_seconds: int, max_per_day: int, source: str
+    *,
+    pipeline_name: str,
+    topic_arn: str,
+    cooldown_seconds: int,
+    max_per_day: int,
+    source: str,
+    champion_endpoint: str | None = None,
+    champion_variant: str = "AllTraffic",
 ) -> dict[str, Any]:
-    """The state machine's Amazon States Language definition (JSONata)."""
+    """The state machine's Amazon States Language definition (JSONata).
+
+    With ``champion_endpoint``, a start first looks up the model package that endpoint serves
+    and passes its ``ModelDataUrl`` as the pipeline's ``ChampionModelUri`` (champion/challenger);
+    without a deployed package (first model, lookup error) it starts without one.
+    """
     decide = (
         "{% $count($executions[PipelineExecutionStatus in "
         + json.dumps(list(ACTIVE_STATUSES))
@@ -59,7 +78,7 @@ def guard_definition(
         "{% $string({'decision': $reason, 'started': $reason = 'started', 'pipeline': "
         f"'{pipeline_name}', 'executions_today': $today, 'cooldown_seconds': {cooldown_seconds}, "
         f"'max_per_day': {max_per_day}, 'source': '{source}', 'trigger': $trigger, "
-        "'pipeline_execution_arn': $executionArn}) %}"
+        "'pipeline_execution_arn': $executionArn, 'champion_model': $championUri}) %}"
     )
     publish_args = {
         "TopicArn": topic_arn,
@@ -74,6 +93,26 @@ def guard_definition(
             "BackoffRate": 2,
         }
     ]
+    states: dict[str, Any] = {}
+    if champion_endpoint:
+        url = "$states.result.InferenceSpecification.Containers[0].ModelDataUrl"
+        states.update(
+            deployed_package_states(
+                endpoint_name=champion_endpoint,
+                variant_name=champion_variant,
+                assign={"championUri": f"{{% {url} ? {url} : '' %}}"},
+                next_state="StartPipeline",
+                missing_state="NoChampion",
+                catch_state="NoChampion",
+                prefix="Champion",
+            )
+        )
+        states["NoChampion"] = {
+            "Type": "Pass",
+            "Comment": "No deployed model package to compare with: retrain without a champion.",
+            "Assign": {"championUri": ""},
+            "Next": "StartPipeline",
+        }
     return {
         "Comment": "Guarded drift retraining: executing / cooldown / daily cap, then start.",
         "QueryLanguage": "JSONata",
@@ -95,6 +134,7 @@ def guard_definition(
                     "trigger": "{% $states.input.detail.alarmName ? "
                     "$states.input.detail.alarmName : 'manual' %}",
                     "executionArn": "",
+                    "championUri": "",
                 },
                 "Next": "Measure",
             },
@@ -115,7 +155,14 @@ def guard_definition(
             "Decide": {"Type": "Pass", "Assign": {"reason": decide}, "Next": "Start?"},
             "Start?": {
                 "Type": "Choice",
-                "Choices": [{"Condition": "{% $reason = 'started' %}", "Next": "StartPipeline"}],
+                "Choices": [
+                    {
+                        "Condition": "{% $reason = 'started' %}",
+                        "Next": "ChampionDescribeEndpoint"
+                        if champion_endpoint
+                        else "StartPipeline",
+                    }
+                ],
                 "Default": "PublishDecision",
             },
             "StartPipeline": {
@@ -127,6 +174,9 @@ def guard_definition(
                     # required by the API (botocore fills it in; an SDK integration may not):
                     # one token per guard execution, so a retried call starts one execution
                     "ClientRequestToken": "{% $hash($states.context.Execution.Id, 'SHA-256') %}",
+                    "PipelineParameters": "{% $championUri != '' ? [{'Name': '"
+                    + CHAMPION_PARAMETER
+                    + "', 'Value': $championUri}] : [] %}",
                 },
                 "Retry": sdk_retry,
                 "Assign": {"executionArn": "{% $states.result.PipelineExecutionArn %}"},
@@ -157,6 +207,7 @@ def guard_definition(
                 "Error": "RetrainingStartFailed",
                 "Cause": "StartPipelineExecution failed; see the previous state's error",
             },
+            **states,
         },
     }
 
@@ -172,6 +223,11 @@ class DriftRetraining(Construct):
     :param cooldown: minimum time between two starts. Default: 6 hours. Whole seconds, >= 0.
     :param max_per_day: at most this many starts per UTC day, 1..48. Default: 2.
     :param log_retention: of the state machine's log group. Default: one year.
+    :param champion_endpoint_name: the production endpoint: each start passes the model data of
+        the model package it serves as ``ChampionModelUri``, so the retrained model is compared
+        with production on the same test data (``TrainingPipeline(champion_challenger=True)``).
+        No deployed package yet: the start has no champion. Default: none.
+    :param champion_variant_name: the endpoint's production variant. Default ``AllTraffic``.
     """
 
     def __init__(
@@ -186,6 +242,8 @@ class DriftRetraining(Construct):
         cooldown: cdk.Duration | None = None,
         max_per_day: int = 2,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        champion_endpoint_name: str | None = None,
+        champion_variant_name: str = "AllTraffic",
     ) -> None:
         super().__init__(scope, construct_id)
         alarms = [drift_alarm] if not isinstance(drift_alarm, Sequence) else list(drift_alarm)
@@ -202,6 +260,16 @@ class DriftRetraining(Construct):
             seconds <= 7 * 24 * 3600,
             "Use at most 7 days (cdk.Duration.days(7)); longer cooldowns hide drift for weeks.",
         )
+        if champion_endpoint_name is not None:
+            check_prop(
+                self,
+                "champion_endpoint_name",
+                champion_endpoint_name,
+                lambda v: (
+                    0 < len(v) <= 63 and v[0].isalnum() and all(c.isalnum() or c == "-" for c in v)
+                ),
+                "Use the production endpoint's name (1 to 63 letters, digits and hyphens).",
+            )
         check_prop(
             self,
             "max_per_day",
@@ -238,7 +306,10 @@ class DriftRetraining(Construct):
             cooldown_seconds=self.cooldown_seconds,
             max_per_day=max_per_day,
             source=self.node.path,
+            champion_endpoint=champion_endpoint_name,
+            champion_variant=champion_variant_name,
         )
+        self.champion_endpoint_name = champion_endpoint_name
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -256,6 +327,10 @@ class DriftRetraining(Construct):
             )
         )
         training_pipeline.grant_start(self.role)
+        if champion_endpoint_name:
+            self.role.add_to_principal_policy(
+                describe_deployed_package_statement(stack, champion_endpoint_name)
+            )
         alarm_topic.grant_publish(self.role)
         # CDK makes the machine depend on the role and its policy; the role is already a GetAtt
         # dependency (cfn-lint W3005), the policy must exist before the first execution.
@@ -306,6 +381,13 @@ class DriftRetraining(Construct):
             "advance); the topic's KMS grant is GenerateDataKey* on the topic's key only, needed "
             "to publish to an encrypted topic.",
         )
+        if champion_endpoint_name:
+            acknowledge(
+                self.role,
+                describe_findings(stack),
+                "Read-only Describe calls to find the model package the production endpoint "
+                "serves: its endpoint config, model and package change with every deployment.",
+            )
         acknowledge(
             self.role,
             [

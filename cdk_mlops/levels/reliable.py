@@ -212,6 +212,9 @@ class ReliableLevel(Construct):
                     logs_key=foundation.logs_key,
                     cooldown=s.retraining_cooldown,
                     max_per_day=s.retraining_max_per_day,
+                    # the retrained model must be at least as good as production's
+                    champion_endpoint_name=self.deployment.prod_endpoint_name,
+                    champion_variant_name=variant,
                 )
         monitoring = self.monitoring
         self.dashboard = MlopsDashboard(

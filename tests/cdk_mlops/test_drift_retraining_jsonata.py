@@ -139,3 +139,65 @@ def test_whole_execution_publishes_its_decision(
     assert message["started"] is (expected[1] == "started")
     started = [a for r, a in run.calls if r.endswith("startPipelineExecution")]
     assert len(started) == (0 if expected[1] == "cooldown" else 1)
+
+
+def _champion_run(lookup: str) -> sfn_local.Run:
+    definition = guard_definition(
+        pipeline_name="churn-train", topic_arn="arn:aws:sns:eu-west-1:111111111111:alerts",
+        cooldown_seconds=COOLDOWN, max_per_day=CAP, source="Test/Retrain",
+        champion_endpoint="churn-prod",
+    )  # fmt: skip
+    model_url = "s3://artifacts/training-pipeline/e1/Train/job/output/model.tar.gz"
+
+    def aws(resource: str, args: dict[str, Any]) -> Any:
+        action = resource.rsplit(":", 1)[-1]
+        if action == "listPipelineExecutions":
+            return {"PipelineExecutionSummaries": []}
+        if action == "describeEndpoint":
+            if lookup == "no-endpoint":
+                raise sfn_local.TaskFailed(
+                    "SageMaker.SageMakerException", "Could not find endpoint"
+                )
+            return {"EndpointConfigName": "cfg"}
+        if action == "describeEndpointConfig":
+            return {"ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m"}]}
+        if action == "describeModel":
+            if lookup == "not-a-package":
+                return {"PrimaryContainer": {"Image": "x", "ModelDataUrl": model_url}}
+            return {
+                "PrimaryContainer": {
+                    "ModelPackageName": "arn:aws:sagemaker:eu-west-1:1:model-package/churn/3"
+                }
+            }
+        if action == "describeModelPackage":
+            return {
+                "InferenceSpecification": {
+                    "Containers": [{"Image": "x", "ModelDataUrl": model_url}]
+                }
+            }
+        if action == "startPipelineExecution":
+            return {"PipelineExecutionArn": "arn:aws:sagemaker:eu-west-1:1:pipeline/p/execution/x"}
+        if action == "publish":
+            return {"MessageId": "m"}
+        raise AssertionError(resource)
+
+    return sfn_local.run(
+        definition, {"detail": {"alarmName": "drift"}},
+        start_time=NOW.strftime("%Y-%m-%dT%H:%M:%S.000Z"), tasks=aws,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("lookup", ["deployed", "no-endpoint", "not-a-package"])
+def test_start_passes_the_production_model_as_champion(lookup: str) -> None:
+    run = _champion_run(lookup)
+    assert run.status == "SUCCEEDED"
+    (start,) = [a for r, a in run.calls if r.endswith("startPipelineExecution")]
+    message = json.loads(run.calls[-1][1]["Message"])
+    if lookup == "deployed":
+        expected = "s3://artifacts/training-pipeline/e1/Train/job/output/model.tar.gz"
+        assert start["PipelineParameters"] == [{"Name": "ChampionModelUri", "Value": expected}]
+        assert message["champion_model"] == expected
+    else:  # first model, or a model that is not a package: retrain without a champion
+        assert start["PipelineParameters"] == []
+        assert message["champion_model"] == ""
+        assert "NoChampion" in run.path
