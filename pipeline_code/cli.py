@@ -8,8 +8,11 @@
 
 run-local runs: generate -> ETL (local Spark, as on Glue 5.0) -> preprocess -> train ->
 evaluate -> quality gate -> register (local versioned registry) -> baseline -> simulated
-traffic with drift through the inference handler, written as data capture -> drift check.
-Every artifact has the name and format SageMaker would give it. Exit status: 0 done,
+traffic with drift through the inference handler, written as data capture -> drift check;
+then Level 3's loop (``--level 3``, the default; :mod:`pipeline_code.loop`): approve -> the next
+day's drifted data is ingested and served as live traffic with labels as ground truth ->
+monitoring job (four monitors) -> drift alarm -> retraining guard -> retrain on both days ->
+champion/challenger on the same test split -> version 2, pending approval. Every artifact has the name and format SageMaker would give it. Exit status: 0 done,
 1 error (message on stderr), 2 bad arguments, 3 the quality gate rejected the model.
 
 The ``cdk-mlops`` console script is :mod:`cdk_mlops.cli`; it takes the arguments and the
@@ -53,6 +56,18 @@ STEPS: tuple[str, ...] = (
     "traffic",
     "drift check",
 )
+#: The Level 3 loop's steps (``--level 3``), after ``STEPS``: :mod:`pipeline_code.loop`.
+LEVEL3_STEPS: tuple[str, ...] = (
+    "approve",
+    "next day's data",
+    "live traffic",
+    "monitor",
+    "drift alarm",
+    "retraining guard",
+    "retrain",
+    "champion/challenger",
+    "register v2",
+)
 DEFAULT_ROWS = 20_000
 DEFAULT_OUTPUT = "cdk-mlops-local"
 EXIT_ERROR = 1
@@ -85,6 +100,13 @@ class Progress:
     def __post_init__(self) -> None:
         self.records = [StepRecord(i + 1, name) for i, name in enumerate(STEPS)]
 
+    def add_steps(self, names: Sequence[str]) -> None:
+        """Append steps (Level 3's loop) before they run, so every line shows the total."""
+        known = {r.name for r in self.records}
+        for name in names:
+            if name not in known:
+                self.records.append(StepRecord(len(self.records) + 1, name))
+
     def _line(self, text: str) -> None:
         print(f"[{time.perf_counter() - self.started:7.1f}s] {text}", file=self.stream, flush=True)
 
@@ -92,7 +114,7 @@ class Progress:
     def step(self, name: str) -> Iterator[StepRecord]:
         """Time a step; its ``detail`` goes into the progress line and the summary."""
         record = next(r for r in self.records if r.name == name)
-        self._line(f"[{record.index}/{len(STEPS)}] {name} ...")
+        self._line(f"[{record.index}/{len(self.records)}] {name} ...")
         t0 = time.perf_counter()
         try:
             yield record
@@ -103,23 +125,23 @@ class Progress:
                 str(exc),
             )
             # The gate's message already says "quality gate FAILED: ...".
-            self._line(f"[{record.index}/{len(STEPS)}] {name}: {exc}")
+            self._line(f"[{record.index}/{len(self.records)}] {name}: {exc}")
             raise
         except BaseException as exc:
             record.status, record.seconds = "error", time.perf_counter() - t0
             record.detail = f"{type(exc).__name__}: {exc}"
-            self._line(f"[{record.index}/{len(STEPS)}] {name} ERROR: {exc}")
+            self._line(f"[{record.index}/{len(self.records)}] {name} ERROR: {exc}")
             raise
         record.status, record.seconds = "ok", time.perf_counter() - t0
         self._line(
-            f"[{record.index}/{len(STEPS)}] {name} ok in {record.seconds:.1f}s  {record.detail}"
+            f"[{record.index}/{len(self.records)}] {name} ok in {record.seconds:.1f}s  {record.detail}"
         )
 
     def skip(self, name: str, reason: str) -> None:
         """Mark a step as skipped (e.g. generate when the user gives data)."""
         record = next(r for r in self.records if r.name == name)
         record.status, record.detail = "skipped", reason
-        self._line(f"[{record.index}/{len(STEPS)}] {name} skipped ({reason})")
+        self._line(f"[{record.index}/{len(self.records)}] {name} skipped ({reason})")
 
     def table(self) -> str:
         """The summary table, fixed-width text."""
@@ -172,6 +194,10 @@ class RunLocalConfig:
     # ETL quarantine budget; default 0.05, or --bad-fraction when it injects more bad rows
     max_quarantine_fraction: float | None = None
     threads: int = 1
+    level: int = 3  # 2 stops after the drift check; 3 adds the monitoring/retraining loop
+    retrain_cooldown_hours: float = 6.0
+    retrain_max_per_day: int = 2
+    champion_margin: float = 0.0
 
 
 def _group_name(schema: Schema) -> str:
@@ -213,6 +239,8 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     schema = resolve_schema(cfg.schema)
+    if cfg.level >= 3:
+        progress.add_steps(LEVEL3_STEPS)
     summary: dict[str, Any] = {"schema": schema.name, "output": str(out)}
 
     # 1. generate (or take the user's CSV)
@@ -412,6 +440,33 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
         "drifted_features": drifted,
         "constraint_violations": str(drift_dir / "constraint_violations.json"),
     }
+    if cfg.level >= 3:
+        from pipeline_code.loop import LoopSettings, run_loop
+
+        summary["level3"] = run_loop(
+            out=out,
+            schema=schema,
+            settings=LoopSettings(
+                traffic_rows=cfg.traffic_rows,
+                traffic_drift=cfg.traffic_drift,
+                cooldown_hours=cfg.retrain_cooldown_hours,
+                max_per_day=cfg.retrain_max_per_day,
+                champion_margin=cfg.champion_margin,
+                drift_threshold=cfg.drift_threshold,
+            ),
+            progress=progress,
+            registry=registry,
+            group=group,
+            version=package.version,
+            tarball=tarball,
+            curated=curated,
+            quarantine=quarantine,
+            seed=cfg.seed,
+            model_type=cfg.model_type,
+            metric=cfg.metric,
+            threshold=cfg.threshold,
+            confidence_level=cfg.confidence_level,
+        )
     _write_summary(out, summary)
     return summary
 
@@ -590,6 +645,32 @@ def add_run_local_arguments(run: argparse.ArgumentParser) -> None:
         help="drift of the traffic, 0 to 1 (default: 0.5)",
     )
     run.add_argument(
+        "--level",
+        type=int,
+        choices=(2, 3),
+        default=3,
+        help="2: stop after the drift check; 3: also the monitoring, drift alarm, guarded "
+        "retraining and champion/challenger loop (default: 3)",
+    )
+    run.add_argument(
+        "--retrain-cooldown-hours",
+        type=float,
+        default=6.0,
+        help="retraining guard: hours between two starts (default: 6)",
+    )
+    run.add_argument(
+        "--retrain-max-per-day",
+        type=int,
+        default=2,
+        help="retraining guard: starts per UTC day, 1 to 48 (default: 2)",
+    )
+    run.add_argument(
+        "--champion-margin",
+        type=float,
+        default=0.0,
+        help="how much worse than the champion the retrained model may be, 0 to 1 (default: 0)",
+    )
+    run.add_argument(
         "--drift-threshold", type=float, default=0.1, help="drift distance threshold (default: 0.1)"
     )
     run.add_argument(
@@ -655,6 +736,16 @@ def _config_from_args(args: argparse.Namespace) -> RunLocalConfig:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
     if args.traffic_rows < 1:
         raise ValueError(f"--traffic-rows must be at least 1, got {args.traffic_rows}")
+    if args.retrain_cooldown_hours < 0:
+        raise ValueError(
+            f"--retrain-cooldown-hours must be 0 or more, got {args.retrain_cooldown_hours}"
+        )
+    if not 1 <= args.retrain_max_per_day <= 48:
+        raise ValueError(
+            f"--retrain-max-per-day must be between 1 and 48, got {args.retrain_max_per_day}"
+        )
+    if not 0 <= args.champion_margin < 1:
+        raise ValueError(f"--champion-margin must be in [0, 1), got {args.champion_margin}")
     # Checked before the ETL and training run, not after them.
     problem = metric_problem(args.metric)
     if problem:
@@ -678,6 +769,10 @@ def _config_from_args(args: argparse.Namespace) -> RunLocalConfig:
         drift_threshold=args.drift_threshold,
         group=args.group,
         threads=args.threads,
+        level=args.level,
+        retrain_cooldown_hours=args.retrain_cooldown_hours,
+        retrain_max_per_day=args.retrain_max_per_day,
+        champion_margin=args.champion_margin,
     )
 
 
@@ -719,6 +814,18 @@ def run_local_command(args: argparse.Namespace) -> int:
         f"{summary['model_package']['group']} v{summary['model_package']['version']} at "
         f"{summary['model_package']['path']}"
     )
+    level3 = summary.get("level3")
+    if level3 is not None:
+        new = level3.get("new_version")
+        print(
+            f"level 3: drift alarm {'fired' if level3['drift_alarm'] else 'did not fire'}; "
+            f"retraining {level3['retraining']['decision']}"
+            + (
+                f"; version {new['version']} registered ({new['approval_status']}) at {new['path']}"
+                if new
+                else ""
+            )
+        )
     return 0
 
 

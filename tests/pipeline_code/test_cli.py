@@ -65,7 +65,8 @@ def test_generate_subcommand_reports_bad_values(
 def test_run_local_writes_every_artifact_and_versions_the_registry(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _run(tmp_path, "--traffic-drift", "0") == 0
+    # the level-2 chain (test_loop.py covers level 3's loop)
+    assert _run(tmp_path, "--traffic-drift", "0", "--level", "2") == 0
     out = capsys.readouterr()
     for name in STEPS:
         assert name in out.out  # the summary table
@@ -95,7 +96,7 @@ def test_run_local_writes_every_artifact_and_versions_the_registry(
     assert (tmp_path / "monitoring" / "drift" / "constraint_violations.json").is_file()
 
     # A second run with drifted traffic: a new version, and the drift check fires.
-    assert _run(tmp_path) == 0
+    assert _run(tmp_path, "--level", "2") == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["model_package"]["version"] == 2
     assert summary["drift"]["violations"] > 0
