@@ -404,13 +404,19 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
 
     # 8. baseline (Model Monitor statistics/constraints of the training data)
     from pipeline_code.monitoring.baseline import run_baseline
+    from pipeline_code.monitoring.prediction_drift import write_prediction_baseline
 
     baseline_dir = package.path / "baseline"
     with progress.step("baseline") as rec:
         train_df = read_table(split_dirs["train"], schema)
         baseline = run_baseline(train_df, schema, baseline_dir)
+        # the model's scores on the training data: the prediction-drift monitor's reference
+        write_prediction_baseline(_scores(tarball, train_df, schema), baseline_dir)
         registry.attach_baseline(group, package.version, baseline_dir)
-        rec.detail = f"{len(schema.feature_names)} features over {baseline['item_count']} rows"
+        rec.detail = (
+            f"{len(schema.feature_names)} features and the score distribution over "
+            f"{baseline['item_count']} rows"
+        )
     summary["baseline"] = str(baseline_dir)
 
     # 9. simulated traffic through the inference handler, recorded as data capture
@@ -469,6 +475,15 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
         )
     _write_summary(out, summary)
     return summary
+
+
+def _scores(tarball: Path, frame: Any, schema: Schema) -> Any:
+    """Positive-class probabilities of the model in ``tarball`` on ``frame``."""
+    from pipeline_code.training.train import features_and_target, load_model_dir
+
+    pipeline, _schema, _meta = load_model_dir(tarball)
+    x, _y = features_and_target(frame, schema)
+    return pipeline.predict_proba(x)[:, 1]
 
 
 def _write_summary(out: Path, summary: dict[str, Any]) -> None:

@@ -214,10 +214,11 @@ def run_loop(
     from pipeline_code.evaluation.gate import check_quality_gate, record_quality_gate
     from pipeline_code.monitoring import job as monitoring_job
     from pipeline_code.monitoring.baseline import run_baseline
+    from pipeline_code.monitoring.prediction_drift import write_prediction_baseline
     from pipeline_code.processing.preprocess import SPLITS, preprocess
     from pipeline_code.registry.local import code_sha256
     from pipeline_code.retraining import guard
-    from pipeline_code.training.train import Hyperparameters, train
+    from pipeline_code.training.train import Hyperparameters, load_model_dir, train
 
     times = simulated_times(now or dt.datetime.now(UTC))
     loop: dict[str, Any] = {"times": {k: v.isoformat() for k, v in times.items()}}
@@ -367,7 +368,12 @@ def run_loop(
             metadata={"schema": schema.name, "retrained_from": version, "seed": seed},
         )
         new_baseline = package.path / "baseline"
-        run_baseline(read_table(splits["train"], schema), schema, new_baseline)
+        train_df = read_table(splits["train"], schema)
+        run_baseline(train_df, schema, new_baseline)
+        model, _schema, _meta = load_model_dir(challenger)
+        write_prediction_baseline(
+            model.predict_proba(train_df[schema.feature_names])[:, 1], new_baseline
+        )
         registry.attach_baseline(group, package.version, new_baseline)
         rec.detail = f"{group} version {package.version} ({package.approval_status})"
     loop["new_version"] = {
