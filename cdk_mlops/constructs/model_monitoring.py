@@ -86,6 +86,9 @@ MONITORING_PREFIX: Final = "monitoring"
 GROUND_TRUTH_PREFIX: Final = "ground-truth"
 #: The production variant name SageMaker and ``ProductionVariant`` use by default.
 DEFAULT_VARIANT: Final = "AllTraffic"
+#: MANAGED model quality: the endpoint's CSV response is ``probability,label`` per row.
+MANAGED_PROBABILITY_ATTRIBUTE: Final = "0"
+MANAGED_INFERENCE_ATTRIBUTE: Final = "1"
 #: Longest processing job name SageMaker accepts.
 MAX_JOB_NAME: Final = 63
 #: What a run adds to the name prefix: "-p" (partial/merge) + "-yyyymmddhh" + "-" + 8 hex.
@@ -303,6 +306,13 @@ class ModelMonitoring(Construct):
             f"or digit (a job name adds up to {JOB_NAME_SUFFIX} characters of window and id).",
         )
         self.schedule_name = f"{self.name_prefix}-{frequency.value}"
+        #: Model Monitor runs model quality as its own schedule (MANAGED); its metrics carry
+        #: that schedule's name. The portable job publishes every monitor under one schedule.
+        self.quality_schedule_name = (
+            f"{self.schedule_name}-model-quality"
+            if backend is MonitoringBackend.MANAGED
+            else self.schedule_name
+        )
         #: Every metric the job emits for these features and monitors (decision 0006).
         try:
             self.metric_definitions = ml.metric_definitions(
@@ -1209,7 +1219,118 @@ class ModelMonitoring(Construct):
                 ),
             ),
         )  # fmt: skip
+        self.model_quality_job_definition: sagemaker.CfnModelQualityJobDefinition | None = None
+        self.model_quality_schedule: sagemaker.CfnMonitoringSchedule | None = None
+        if jc.MONITOR_MODEL_QUALITY in self.monitors:
+            self._managed_model_quality(
+                image=image,
+                job_network=job_network,
+                encryption_key=encryption_key,
+                instance_type=instance_type,
+                volume_size_gb=volume_size_gb,
+                max_runtime=max_runtime,
+                expression=expression,
+            )
         del stack
+
+    def _managed_model_quality(
+        self,
+        *,
+        image: str,
+        job_network: JobNetwork,
+        encryption_key: kms.IKey,
+        instance_type: str,
+        volume_size_gb: int,
+        max_runtime: cdk.Duration,
+        expression: str,
+    ) -> None:
+        """Model Monitor's model-quality job: the window's capture merged with the ground truth
+        under ``ground-truth/<endpoint>/`` by event id (binary classification).
+
+        The endpoint's CSV response is ``probability,label`` per row (our inference handler),
+        so the probability is column 0 and the label column 1 (``MANAGED_PROBABILITY_ATTRIBUTE``
+        / ``MANAGED_INFERENCE_ATTRIBUTE``); responses in another format need other attributes.
+        """
+        M = sagemaker.CfnModelQualityJobDefinition
+        window = "PT1H" if self.frequency is MonitoringFrequency.HOURLY else "P1D"
+        self.model_quality_job_definition = M(
+            self,
+            "ModelQualityJobDefinition",
+            model_quality_app_specification=M.ModelQualityAppSpecificationProperty(
+                image_uri=image,
+                problem_type="BinaryClassification",
+                environment={"publish_cloudwatch_metrics": "Enabled"},
+            ),
+            model_quality_job_input=M.ModelQualityJobInputProperty(
+                endpoint_input=M.EndpointInputProperty(
+                    endpoint_name=self.endpoint_name,
+                    local_path=jc.CAPTURE_LOCAL_PATH,
+                    probability_attribute=MANAGED_PROBABILITY_ATTRIBUTE,
+                    inference_attribute=MANAGED_INFERENCE_ATTRIBUTE,
+                    probability_threshold_attribute=0.5,
+                    s3_data_distribution_type="FullyReplicated",
+                    s3_input_mode="File",
+                    # the previous window, as the portable backend reads it
+                    start_time_offset=f"-{window}",
+                    end_time_offset="-PT0H",
+                ),
+                ground_truth_s3_input=M.MonitoringGroundTruthS3InputProperty(
+                    s3_uri=f"s3://{self.capture_bucket.bucket_name}/{self.ground_truth_prefix}"
+                ),
+            ),
+            model_quality_job_output_config=M.MonitoringOutputConfigProperty(
+                kms_key_id=encryption_key.key_arn,
+                monitoring_outputs=[
+                    M.MonitoringOutputProperty(
+                        s3_output=M.S3OutputProperty(
+                            local_path=jc.OUTPUT_LOCAL_PATH,
+                            s3_uri=f"s3://{self.output_bucket.bucket_name}/{self.output_prefix}/model-quality",
+                            s3_upload_mode="EndOfJob",
+                        )
+                    )
+                ],
+            ),
+            job_resources=M.MonitoringResourcesProperty(
+                cluster_config=M.ClusterConfigProperty(
+                    instance_count=1,
+                    instance_type=instance_type,
+                    volume_size_in_gb=volume_size_gb,
+                    volume_kms_key_id=encryption_key.key_arn,
+                )
+            ),
+            network_config=M.NetworkConfigProperty(
+                enable_network_isolation=True,
+                enable_inter_container_traffic_encryption=True,
+                vpc_config=M.VpcConfigProperty(
+                    subnets=job_network.subnet_ids,
+                    security_group_ids=job_network.security_group_ids,
+                ),
+            ),
+            role_arn=self.job_role.role_arn,
+            stopping_condition=M.StoppingConditionProperty(
+                max_runtime_in_seconds=min(
+                    int(max_runtime.to_seconds()), self.frequency.millis // 1000
+                )
+            ),
+        )  # fmt: skip
+        for policy in grant_policies(self.job_role):
+            self.model_quality_job_definition.node.add_dependency(policy)
+        self.model_quality_schedule = sagemaker.CfnMonitoringSchedule(
+            self,
+            "ModelQualitySchedule",
+            monitoring_schedule_name=self.quality_schedule_name,
+            endpoint_name=self.endpoint_name,
+            monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
+                monitoring_job_definition_name=cdk.Fn.select(
+                    1,
+                    cdk.Fn.split("/", self.model_quality_job_definition.attr_job_definition_arn),
+                ),
+                monitoring_type="ModelQuality",
+                schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
+                    schedule_expression=expression
+                ),
+            ),
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ metrics and alarms
 
@@ -1260,7 +1381,12 @@ class ModelMonitoring(Construct):
         """A binary-classification metric on labelled traffic (``auc``, ``accuracy``, ...)."""
         if name not in ml.MODEL_QUALITY_METRICS:
             raise prop_error(self, "name", name, f"Use one of {list(ml.MODEL_QUALITY_METRICS)}.")
-        return self._metric(name, ml.MODEL_NAMESPACE, **options)
+        return self._metric(
+            name,
+            ml.MODEL_NAMESPACE,
+            {ml.SCHEDULE_DIMENSION: self.quality_schedule_name},
+            **options,
+        )
 
     def metric_bias(self, name: str, facet: str, **options: Any) -> cloudwatch.Metric:
         """A bias metric (``bias_metric_DPPL``, ``_DI``, ``_RD``) for one sensitive attribute."""

@@ -348,10 +348,35 @@ def test_managed_backend_uses_model_monitor() -> None:
     # a generated name (every property is create-only: a fixed name would block replacement)
     assert "JobDefinitionName" not in props
     assert props["StoppingCondition"]["MaxRuntimeInSeconds"] == 3600
-    (schedule,) = template.find_resources("AWS::SageMaker::MonitoringSchedule").values()
-    config = schedule["Properties"]["MonitoringScheduleConfig"]
+    schedules = {
+        s["Properties"]["MonitoringScheduleConfig"]["MonitoringType"]: s["Properties"]
+        for s in template.find_resources("AWS::SageMaker::MonitoringSchedule").values()
+    }
+    assert set(schedules) == {"DataQuality", "ModelQuality"}
+    config = schedules["DataQuality"]["MonitoringScheduleConfig"]
     assert "Fn::Select" in config["MonitoringJobDefinitionName"]
-    assert config["MonitoringType"] == "DataQuality"
+    # model quality: the capture merged with the uploaded ground truth, CSV "probability,label"
+    (quality,) = template.find_resources("AWS::SageMaker::ModelQualityJobDefinition").values()
+    q = quality["Properties"]
+    assert q["ModelQualityAppSpecification"]["ProblemType"] == "BinaryClassification"
+    endpoint_input = q["ModelQualityJobInput"]["EndpointInput"]
+    assert (endpoint_input["ProbabilityAttribute"], endpoint_input["InferenceAttribute"]) == (
+        "0",
+        "1",
+    )
+    assert (endpoint_input["StartTimeOffset"], endpoint_input["EndTimeOffset"]) == (
+        "-PT1H",
+        "-PT0H",
+    )
+    assert f"/ground-truth/{ENDPOINT}" in json.dumps(
+        q["ModelQualityJobInput"]["GroundTruthS3Input"]
+    )
+    assert q["NetworkConfig"]["EnableNetworkIsolation"] is True
+    assert schedules["ModelQuality"]["MonitoringScheduleName"] == built.quality_schedule_name
+    # metrics of model quality carry Model Monitor's model-quality schedule
+    auc = built.metric_model_quality("auc")
+    assert stack.resolve(auc.dimensions)["MonitoringSchedule"] == built.quality_schedule_name
+    config = schedules["DataQuality"]["MonitoringScheduleConfig"]
     assert config["ScheduleConfig"]["ScheduleExpression"] == "cron(0 * ? * * *)"
     # the drift alarm: any feature's Model Monitor metric over the threshold
     template.resource_count_is("AWS::CloudWatch::Alarm", len(built.schema.feature_names))
