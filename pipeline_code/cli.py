@@ -27,8 +27,6 @@ import argparse
 import json
 import shutil
 import sys
-import tarfile
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,13 +34,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from pipeline_code.compat import extract_tar
 from pipeline_code.evaluation.metric_names import SCALAR_METRICS, metric_problem
 from pipeline_code.schema import Schema, SchemaError
 
 if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
+    pass
 
 STEPS: tuple[str, ...] = (
     "generate",
@@ -516,13 +512,10 @@ def simulate_traffic(
 
     from pipeline_code.data import generate as gen
     from pipeline_code.data.tables import read_table
-    from pipeline_code.inference import handler
+    from pipeline_code.loop import load_served_model, predict_requests
     from pipeline_code.monitoring.capture import write_capture_files
 
-    with tempfile.TemporaryDirectory(prefix="cdk-mlops-model-") as tmp:
-        with tarfile.open(tarball, "r:gz") as tar:
-            extract_tar(tar, tmp)  # what SageMaker does before model_fn
-        model = handler.model_fn(tmp)
+    model = load_served_model(tarball)
     rng = np.random.default_rng(cfg.seed + 1)
     test = read_table(test_dir, schema)
     rounds = -(-cfg.traffic_rows // len(test)) if len(test) else 0
@@ -532,30 +525,10 @@ def simulate_traffic(
     features = sample[schema.feature_names]
     if cfg.traffic_drift > 0:
         features = gen.apply_drift(features, schema, rng, strength=cfg.traffic_drift)
-    accepted: list[pd.DataFrame] = []
-    probabilities: list[np.ndarray] = []
-    rejected: list[str] = []
-    requests = 0
-    for lo in range(0, len(features), rows_per_request):
-        batch = features.iloc[lo : lo + rows_per_request]
-        body = batch.to_csv(header=False, index=False)
-        requests += 1
-        try:
-            parsed = handler.input_fn(body, "text/csv")
-            prediction = handler.predict_fn(parsed, model)
-            response = handler.output_fn(prediction, "application/json")
-        except handler.InferenceClientError as exc:
-            rejected.append(str(exc))
-            continue
-        if isinstance(prediction, handler.RejectedRequest):
-            rejected.append(str(prediction.error))
-            continue
-        body_out, _content_type = response
-        probs = np.array(
-            [p["probability"] for p in json.loads(body_out)["predictions"]], dtype=float
-        )
-        accepted.append(batch)
-        probabilities.append(probs)
+    accepted, probabilities, rejected, _positions = predict_requests(
+        model, features, rows_per_request
+    )
+    requests = len(accepted) + len(rejected)
     if accepted:
         records = pd.concat(accepted, ignore_index=True)
         write_capture_files(
