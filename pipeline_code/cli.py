@@ -9,11 +9,13 @@
 run-local runs: generate -> ETL (local Spark, as on Glue 5.0) -> preprocess -> train ->
 evaluate -> quality gate -> register (local versioned registry) -> baseline -> simulated
 traffic with drift through the inference handler, written as data capture -> drift check;
-then Level 3's loop (``--level 3``, the default; :mod:`pipeline_code.loop`): approve -> the next
+then Level 3's loop (--level 3, the default; pipeline_code/loop.py): approve -> the next
 day's drifted data is ingested and served as live traffic with labels as ground truth ->
 monitoring job (four monitors) -> drift alarm -> retraining guard -> retrain on both days ->
-champion/challenger on the same test split -> version 2, pending approval. Every artifact has the name and format SageMaker would give it. Exit status: 0 done,
-1 error (message on stderr), 2 bad arguments, 3 the quality gate rejected the model.
+champion/challenger on the same test split -> version 2, pending approval. --level 2 stops
+after the drift check. Every artifact has the name and format SageMaker would give it.
+Exit status: 0 done, 1 error (message on stderr), 2 bad arguments, 3 the quality gate
+rejected the model.
 
 The ``cdk-mlops`` console script is :mod:`cdk_mlops.cli`; it takes the arguments and the
 commands from here. This module imports numpy and pandas only inside the commands, so the
