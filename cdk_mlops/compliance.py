@@ -26,12 +26,33 @@ NAG_PACKS: tuple[type[cdk_nag.NagPack], ...] = (
 )
 
 
-def add_compliance_checks(app: cdk.App | cdk.Stage) -> None:
-    """Register AwsSolutions, HIPAA Security, NIST 800-53 rev5 and PCI DSS 3.2.1 on ``app``.
+def add_compliance_checks(
+    app: cdk.App | cdk.Stage, *, packs: Iterable[type[cdk_nag.NagPack]] = NAG_PACKS
+) -> None:
+    """Register cdk-nag packs on ``app``: by default all of :data:`NAG_PACKS` (AwsSolutions,
+    HIPAA Security, NIST 800-53 rev5, PCI DSS 3.2.1); ``packs=`` picks a subset or others
+    (for example ``(cdk_nag.AwsSolutionsChecks, cdk_nag.NIST80053R5Checks)``).
 
     Any unacknowledged finding makes ``app.synth()`` raise and ``cdk synth`` exit 1.
     """
-    cdk.Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS))
+    chosen = list(packs)
+    if isinstance(packs, str) or not chosen:
+        raise ValueError(
+            f"add_compliance_checks: packs={packs!r} is not allowed. Give at least one cdk-nag "
+            "pack class, e.g. packs=(cdk_nag.AwsSolutionsChecks,); the default is all four."
+        )
+    for pack in chosen:
+        if not (isinstance(pack, type) and issubclass(pack, cdk_nag.NagPack)):
+            raise ValueError(
+                f"add_compliance_checks: packs contains {pack!r}, which is not a cdk-nag pack "
+                "class. Pass the classes themselves (cdk_nag.AwsSolutionsChecks), not instances "
+                "or names."
+            )
+    if len(set(chosen)) != len(chosen):
+        raise ValueError(
+            f"add_compliance_checks: packs={chosen!r} names a pack twice; each pack once."
+        )
+    cdk.Validations.of(app).add_plugins(*(pack(app) for pack in chosen))
 
 
 def acknowledge(construct: IConstruct, rule_ids: str | Iterable[str], reason: str) -> None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
+import cdk_nag
 import pytest
 from aws_cdk import aws_s3 as s3
 
@@ -135,3 +137,30 @@ def test_fails_when_the_reason_says_nothing() -> None:
     stack = cdk.Stack(new_app(), "S")
     with pytest.raises(ValueError, match="too short"):
         acknowledge(stack, "AwsSolutions-IAM5[Resource::*]", "ok")
+
+
+def test_packs_are_selectable(tmp_path: Path) -> None:
+    app = new_app(outdir=str(tmp_path))
+    add_compliance_checks(app, packs=(cdk_nag.AwsSolutionsChecks, cdk_nag.NIST80053R5Checks))
+    s3.Bucket(cdk.Stack(app, "S"), "Plain")
+    with pytest.raises(Exception, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    packs = {
+        rule["ruleName"].split("-")[0] for p in report["pluginReports"] for rule in p["violations"]
+    }
+    assert packs == {"AwsSolutions", "NIST.800.53.R5"}
+
+
+@pytest.mark.parametrize(
+    ("packs", "message"),
+    [
+        ((), "at least one cdk-nag pack"),
+        ("AwsSolutions", "at least one cdk-nag pack"),
+        (("AwsSolutions",), "not a cdk-nag pack class"),
+        ((cdk_nag.AwsSolutionsChecks, cdk_nag.AwsSolutionsChecks), "names a pack twice"),
+    ],
+)
+def test_fails_when_packs_are_not_pack_classes(packs: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        add_compliance_checks(new_app(), packs=packs)
