@@ -29,7 +29,7 @@ import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
-from cdk_mlops.compliance import acknowledge
+from cdk_mlops.compliance import acknowledge, checkov_skip
 from cdk_mlops.constructs._util import is_token, prop_error
 
 #: The tags every taggable resource must carry unless ``required_tag_keys`` says otherwise.
@@ -199,6 +199,20 @@ class DefaultPermissionsBoundary(Construct):
             ],
             reason,
         )
+        for check_id, what in (
+            ("CKV_AWS_107", "credentials exposure"),
+            ("CKV_AWS_108", "data exfiltration"),
+            ("CKV_AWS_109", "permissions management"),
+            ("CKV_AWS_110", "privilege escalation"),
+            ("CKV_AWS_111", "write access"),
+        ):
+            checkov_skip(
+                self.policy,
+                check_id,
+                f"Permissions boundary, never attached as an identity policy: the service-wide "
+                f"allow caps each role's own least-privilege policy (checked for {what} "
+                "there) and grants nothing itself; its denies remove what no workload needs.",
+            )
 
 
 @jsii.implements(cdk.IAspect)
@@ -363,9 +377,12 @@ class _TagFindings:
         self._keys = tuple(keys)
 
     def validate(self) -> list[str]:
-        return [
-            f"Governance: {finding}. Fix: add the tag with cdk.Tags.of(<scope>).add(key, value) "
-            f"on the resource or a scope above it, pass tags= to Governance or to the stack, or "
-            f"change required_tag_keys/allowed_tag_values."
-            for finding in self._aspect.findings
+        findings = self._aspect.findings
+        if not findings:
+            return []
+        return [f"Governance: {finding}" for finding in findings] + [
+            f"Governance: {len(findings)} resource(s) above fail the mandatory tags "
+            f"({', '.join(self._keys) or 'allowed values only'}). Fix: add the tags with "
+            "cdk.Tags.of(<scope>).add(key, value) on the resource or a scope above it, pass "
+            "tags= to Governance or to the stack, or change required_tag_keys/allowed_tag_values."
         ]

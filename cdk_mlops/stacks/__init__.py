@@ -9,6 +9,7 @@ from cdk_mlops.stacks.endpoint import (
 from cdk_mlops.stacks.initial import InitialStack
 from cdk_mlops.stacks.reliable import ReliableStack
 from cdk_mlops.stacks.repeatable import RepeatableStack
+from cdk_mlops.stacks.scalable import ScalableSettings, ScalableStack
 
 __all__ = [
     "ENDPOINT_PARAMETERS",
@@ -18,4 +19,6 @@ __all__ = [
     "InitialStack",
     "ReliableStack",
     "RepeatableStack",
+    "ScalableSettings",
+    "ScalableStack",
 ]

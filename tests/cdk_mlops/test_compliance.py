@@ -35,6 +35,7 @@ def test_app_has_a_stack_per_maturity_level_built_so_far(assembly: Path) -> None
         "MlopsLevel2",
         "MlopsLevel3",
         "MlopsLevel3Endpoint",
+        "MlopsLevel4",
     }
 
 

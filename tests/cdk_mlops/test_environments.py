@@ -19,7 +19,14 @@ import pytest
 from cdk_mlops.assets import PIPELINE_CODE_DIR
 from cdk_mlops.checks import cfn_lint, stack_templates
 from cdk_mlops.compliance import add_compliance_checks, nag_text, resource_finding
-from cdk_mlops.stacks import EndpointStack, InitialStack, ReliableStack, RepeatableStack
+from cdk_mlops.environments import PROFILE_TAGS
+from cdk_mlops.stacks import (
+    EndpointStack,
+    InitialStack,
+    ReliableStack,
+    RepeatableStack,
+    ScalableStack,
+)
 from examples.compose_level1 import AnalyticsPlatformStack
 from examples.compose_training_pipeline import FraudTrainingStack
 from tests.cdk_mlops.helpers import new_app
@@ -44,6 +51,7 @@ def synthesized(
     RepeatableStack(app, "MlopsLevel2", env=env)
     ReliableStack(app, "MlopsLevel3", env=env)
     EndpointStack(app, "MlopsLevel3Endpoint", env=env)
+    ScalableStack(app, "MlopsLevel4", env=env, tags=PROFILE_TAGS)
     AnalyticsPlatformStack(app, "AnalyticsPlatform", env=env)
     FraudTrainingStack(app, "FraudTraining", code_dir=code, schema="churn", env=env)
     app.synth()  # raises on any unacknowledged cdk-nag finding
@@ -58,6 +66,7 @@ def test_every_stack_synthesizes_with_no_unacknowledged_finding(
         "MlopsLevel2",
         "MlopsLevel3",
         "MlopsLevel3Endpoint",
+        "MlopsLevel4",
         "AnalyticsPlatform",
         "FraudTraining",
     }
