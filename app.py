@@ -11,7 +11,6 @@ import aws_cdk as cdk
 
 from cdk_mlops.compliance import add_compliance_checks
 from cdk_mlops.environments import EnvironmentConfig, selected
-from cdk_mlops.levels import RepeatableSettings
 from cdk_mlops.stacks import (
     EndpointStack,
     InitialStack,
@@ -53,10 +52,19 @@ def _level_stack(app: cdk.App, config: EnvironmentConfig, level: int) -> cdk.Sta
     if level == 1:
         return InitialStack(app, name, initial=initial, **props)
     if level == 2:
-        return RepeatableStack(app, name, initial=initial, repeatable=RepeatableSettings(), **props)
+        return RepeatableStack(
+            app, name, initial=initial, repeatable=config.repeatable_settings(), **props
+        )
     reliable = config.reliable_settings()
     if level == 3:
-        stack = ReliableStack(app, name, initial=initial, reliable=reliable, **props)
+        stack = ReliableStack(
+            app,
+            name,
+            initial=initial,
+            repeatable=config.repeatable_settings(),
+            reliable=reliable,
+            **props,
+        )
         # The endpoint template the level 3 deployment pipeline deploys with its parameters (here
         # the placeholder model package), synthesized so the same gates check it. Deploy the
         # level 3 stack by name; this one is the pipeline's to deploy.
@@ -65,7 +73,14 @@ def _level_stack(app: cdk.App, config: EnvironmentConfig, level: int) -> cdk.Sta
         )
         EndpointStack(app, endpoint_name, **{**props, "stack_name": endpoint_name})
         return stack
-    return ScalableStack(app, name, initial=initial, reliable=reliable, **props)
+    return ScalableStack(
+        app,
+        name,
+        initial=initial,
+        repeatable=config.repeatable_settings(),
+        reliable=reliable,
+        **props,
+    )
 
 
 if __name__ == "__main__":

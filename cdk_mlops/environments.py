@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import aws_cdk as cdk
     from constructs import Node
 
-    from cdk_mlops.levels import InitialSettings, ReliableSettings
+    from cdk_mlops.levels import InitialSettings, ReliableSettings, RepeatableSettings
 
 #: Context keys read by :func:`environment_from_context`.
 CONTEXT_ENVIRONMENTS = "cdk-mlops:environments"
@@ -84,6 +84,9 @@ class EnvironmentConfig:
     :param monitoring_frequency: ``hourly`` or ``daily``.
     :param monitoring_instance_type: of the monitoring job.
     :param audit_trail: level 3's CloudTrail trail (off where an organization trail exists).
+    :param model_consumer_accounts: accounts whose endpoints serve this environment's models
+        (cross-account promotion: ``RepeatableSettings.model_consumer_accounts``; needs
+        ``account``). Default none.
     """
 
     name: str
@@ -104,6 +107,7 @@ class EnvironmentConfig:
     monitoring_frequency: str = "hourly"
     monitoring_instance_type: str = "ml.m5.xlarge"
     audit_trail: bool = True
+    model_consumer_accounts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_config(self)
@@ -146,6 +150,12 @@ class EnvironmentConfig:
             ),
         )
 
+    def repeatable_settings(self) -> RepeatableSettings:
+        """Level 2's settings from this environment."""
+        from cdk_mlops.levels import RepeatableSettings
+
+        return RepeatableSettings(model_consumer_accounts=self.model_consumer_accounts)
+
     def reliable_settings(self) -> ReliableSettings:
         """Level 3's settings from this environment."""
         from cdk_mlops.constructs import MonitoringFrequency, TrafficRouting
@@ -179,6 +189,12 @@ class EnvironmentConfig:
 
 #: The built-in profiles; ``cdk.json`` overrides their keys or adds environments.
 _KEYS = {f.name for f in fields(EnvironmentConfig)} - {"name"}
+_LIST_KEYS = (
+    "availability_zones",
+    "interface_endpoints",
+    "alert_emails",
+    "model_consumer_accounts",
+)
 
 
 def _fail(where: str, key: str, value: Any, fix: str) -> EnvironmentConfigError:
@@ -256,6 +272,15 @@ def _check_config(c: EnvironmentConfig) -> None:
     if c.monitoring_frequency not in ("hourly", "daily"):
         raise _fail(where, "monitoring_frequency", c.monitoring_frequency,
                     'Use "hourly" or "daily".')  # fmt: skip
+    consumers = c.model_consumer_accounts
+    if isinstance(consumers, str) or any(
+        not (isinstance(a, str) and _ACCOUNT.match(a)) or a == c.account for a in consumers
+    ):
+        raise _fail(where, "model_consumer_accounts", consumers,
+                    'Give other accounts\' 12-digit ids, e.g. ["222222222222"].')  # fmt: skip
+    if consumers and c.account is None:
+        raise _fail(where, "model_consumer_accounts", list(consumers),
+                    "Sharing models needs this environment's account and region; set them.")  # fmt: skip
     for key in ("staging_serverless", "audit_trail"):
         if not isinstance(getattr(c, key), bool):
             raise _fail(where, key, getattr(c, key), "Use true or false.")
@@ -322,9 +347,7 @@ def environment_config(name: str, overrides: Mapping[str, Any] | None = None) ->
         )
     values: dict[str, Any] = {}
     for key, value in overrides.items():
-        if key in ("availability_zones", "interface_endpoints", "alert_emails") and isinstance(
-            value, list
-        ):
+        if key in _LIST_KEYS and isinstance(value, list):
             value = tuple(value)
         if key == "tags" and isinstance(value, Mapping):
             value = {**base.tags, **value}

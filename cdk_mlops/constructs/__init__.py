@@ -35,6 +35,14 @@ from cdk_mlops.constructs.model_monitoring import (
     MonitoringFrequency,
 )
 from cdk_mlops.constructs.model_registry import ApprovalMode, ModelRegistry, ModelRegistryBase
+from cdk_mlops.constructs.model_sharing import (
+    DEFAULT_MODEL_KEYS,
+    MODEL_READER_PATH,
+    ModelSharing,
+    SharedModelReader,
+    SharedModelSource,
+    shared_artifacts_bucket_name,
+)
 from cdk_mlops.constructs.network import (
     DEFAULT_INTERFACE_ENDPOINTS,
     STUDIO_REQUIRED_ENDPOINTS,
@@ -56,11 +64,13 @@ from cdk_mlops.constructs.vpc_hardening import VpcHardening, close_default_secur
 __all__ = [
     "DATA_CAPTURE_PREFIX",
     "DEFAULT_INTERFACE_ENDPOINTS",
+    "DEFAULT_MODEL_KEYS",
     "DEPLOYMENT_GATEWAY_ENDPOINTS",
     "DEPLOYMENT_INTERFACE_ENDPOINTS",
     "GROUND_TRUTH_PREFIX",
     "KPI_NAMESPACE",
     "MAX_DATA_EVENT_BUCKETS",
+    "MODEL_READER_PATH",
     "MONITORING_PREFIX",
     "STUDIO_REQUIRED_ENDPOINTS",
     "AlertsTopic",
@@ -88,6 +98,7 @@ __all__ = [
     "ModelMonitoring",
     "ModelRegistry",
     "ModelRegistryBase",
+    "ModelSharing",
     "MonitoringBackend",
     "MonitoringFrequency",
     "Network",
@@ -97,6 +108,8 @@ __all__ = [
     "SageMakerEndpointMetrics",
     "ServerlessConfig",
     "ShadowVariant",
+    "SharedModelReader",
+    "SharedModelSource",
     "StudioEnvironment",
     "TrafficRouting",
     "TrainingPipeline",
@@ -106,4 +119,5 @@ __all__ = [
     "availability_zones_context",
     "close_default_security_group",
     "endpoint_execution_role",
+    "shared_artifacts_bucket_name",
 ]

@@ -72,7 +72,26 @@ def stack_scoped_name(
     ``separator``; a name over ``max_length`` is cut and ends in a hash of the full name, so it
     stays unique and deterministic.
     """
-    raw = f"{cdk.Stack.of(scope).stack_name}{separator}{suffix}"
+    return scoped_name(
+        cdk.Stack.of(scope).stack_name,
+        suffix,
+        max_length=max_length,
+        separator=separator,
+        lowercase=lowercase,
+    )
+
+
+def scoped_name(
+    stack_name: str,
+    suffix: str,
+    *,
+    max_length: int,
+    separator: str = "-",
+    lowercase: bool = False,
+) -> str:
+    """:func:`stack_scoped_name` from a stack name, for another stack (or account) that must
+    name the same resource."""
+    raw = f"{stack_name}{separator}{suffix}"
     name = re.sub(r"[^A-Za-z0-9]+", separator, raw).strip(separator)
     if lowercase:
         name = name.lower()

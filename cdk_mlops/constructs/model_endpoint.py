@@ -34,6 +34,7 @@ from cdk_mlops.compliance import (
 )
 from cdk_mlops.constructs._util import check_prop, is_token, prop_error, stack_scoped_name
 from cdk_mlops.constructs.interfaces import IModelRegistry, JobNetwork
+from cdk_mlops.constructs.model_sharing import add_endpoint_runtime_permissions
 
 #: Data capture goes to ``s3://<bucket>/data-capture/<endpoint>/<variant>/yyyy/mm/dd/hh/``.
 DATA_CAPTURE_PREFIX = "data-capture"
@@ -204,40 +205,7 @@ def endpoint_execution_role(
     encryption_key.grant_decrypt(role)
     if registry is not None:
         registry.grant_read(role)
-    role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=[
-                "ecr:BatchGetImage",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchCheckLayerAvailability",
-            ],
-            resources=[stack.format_arn(service="ecr", resource="repository", resource_name="*")],
-        )
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[
-                stack.format_arn(
-                    service="logs", resource="log-group",
-                    resource_name="/aws/sagemaker/Endpoints/*",
-                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                )
-            ],
-        )
-    )  # fmt: skip
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["cloudwatch:PutMetricData"], resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
-        )
-    )  # fmt: skip
-    ecr_arn = stack.format_arn(service="ecr", resource="repository", resource_name="*")
-    logs_arn = stack.format_arn(
-        service="logs", resource="log-group", resource_name="/aws/sagemaker/Endpoints/*",
-        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-    )  # fmt: skip
+    ecr_arn, logs_arn = add_endpoint_runtime_permissions(role)
     for policy in grant_policies(role):
         acknowledge_inline_policy(policy, "endpoint model execution")
         acknowledge(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from cdk_mlops.constructs import (
     CiSource,
     GlueEtl,
     ModelRegistry,
+    ModelSharing,
     PipelineCode,
     TrainingPipeline,
 )
@@ -36,6 +38,11 @@ class RepeatableSettings:
     :param max_quarantine_fraction: the ETL's quarantine budget. Default 0.05.
     :param alerts_topic: where ETL failures and registry changes go. Default: a new
         :class:`AlertsTopic` encrypted with the foundation's notifications key.
+    :param model_consumer_accounts: staging/production accounts that serve this registry's
+        models: the group's policy, the artifacts bucket's and the data key's admit their
+        model-reader roles (``ModelSharing``; the consumer side is ``SharedModelReader``). The
+        level stacks then give the artifacts bucket a fixed name
+        (``shared_artifacts_bucket_name``) and need a concrete ``env``. Default none.
     """
 
     code_dir: Path | str | None = None
@@ -47,6 +54,7 @@ class RepeatableSettings:
     etl_schedule: str | None = "cron(0 2 * * ? *)"
     max_quarantine_fraction: float = 0.05
     alerts_topic: sns.ITopic | None = None
+    model_consumer_accounts: Sequence[str] = ()
 
 
 class RepeatableLevel(Construct):
@@ -103,6 +111,19 @@ class RepeatableLevel(Construct):
             encryption_key=foundation.notifications_key,
             approval_mode=s.approval_mode,
             notification_topic=alerts_topic,
+            cross_account_ids=s.model_consumer_accounts,
+        )
+        #: Cross-account grants on the artifacts bucket and data key; None when not shared.
+        self.model_sharing = (
+            ModelSharing(
+                self,
+                "ModelSharing",
+                artifacts_bucket=foundation.artifacts_bucket,
+                encryption_key=foundation.data_key,
+                consumer_accounts=s.model_consumer_accounts,
+            )
+            if s.model_consumer_accounts
+            else None
         )
         self.training = TrainingPipeline(
             self,

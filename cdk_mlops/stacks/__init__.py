@@ -1,5 +1,6 @@
 """One stack per maturity level, each composed only from public constructs."""
 
+from cdk_mlops.stacks.consumer import ModelConsumerStack
 from cdk_mlops.stacks.endpoint import (
     ENDPOINT_PARAMETERS,
     PLACEHOLDER_MODEL_PACKAGE_ARN,
@@ -17,6 +18,7 @@ __all__ = [
     "EndpointStack",
     "EndpointStageSettings",
     "InitialStack",
+    "ModelConsumerStack",
     "ReliableStack",
     "RepeatableStack",
     "ScalableSettings",

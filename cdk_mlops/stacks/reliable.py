@@ -17,7 +17,7 @@ from cdk_mlops.levels import (
     RepeatableLevel,
     RepeatableSettings,
 )
-from cdk_mlops.stacks._props import StackProps
+from cdk_mlops.stacks._props import StackProps, sharing_initial
 
 
 def level3_interface_endpoints(initial: InitialSettings) -> InitialSettings:
@@ -65,7 +65,11 @@ class ReliableStack(cdk.Stack):
         )
         super().__init__(scope, construct_id, **stack_props)
         self.initial = InitialLevel(
-            self, "Initial", level3_interface_endpoints(initial or InitialSettings())
+            self,
+            "Initial",
+            level3_interface_endpoints(
+                sharing_initial(self, initial, repeatable) or InitialSettings()
+            ),
         )
         self.repeatable = RepeatableLevel(
             self, "Repeatable", foundation=self.initial.foundation, settings=repeatable

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from cdk_mlops.levels import InitialLevel, InitialSettings, RepeatableLevel, RepeatableSettings
-from cdk_mlops.stacks._props import StackProps
+from cdk_mlops.stacks._props import StackProps, sharing_initial
 
 
 class RepeatableStack(cdk.Stack):
@@ -41,7 +41,7 @@ class RepeatableStack(cdk.Stack):
             ),
         )
         super().__init__(scope, construct_id, **stack_props)
-        self.initial = InitialLevel(self, "Initial", initial)
+        self.initial = InitialLevel(self, "Initial", sharing_initial(self, initial, repeatable))
         self.repeatable = RepeatableLevel(
             self, "Repeatable", foundation=self.initial.foundation, settings=repeatable
         )

@@ -126,6 +126,11 @@ def test_environments_come_from_a_json_string_on_the_command_line() -> None:
     assert envs["prod"].tags["environment"] == "prod"  # merged over the built-in profile
 
 
+def test_consumer_accounts_reach_level2() -> None:
+    config = environment_config("dev", {**DEV_ACCOUNT, "model_consumer_accounts": ["222222222222"]})
+    assert config.repeatable_settings().model_consumer_accounts == ("222222222222",)
+
+
 def test_tags_merge_over_the_profile() -> None:
     config = environment_config("prod", {"tags": {"owner": "risk-team"}})
     assert config.tags["owner"] == "risk-team" and config.tags["environment"] == "prod"
@@ -154,6 +159,9 @@ def test_tags_merge_over_the_profile() -> None:
         ({"staging_instance_count": 0}, "staging_instance_count=0 is not allowed. Use 1 to 10"),
         ({"monitoring_frequency": "weekly"}, "monitoring_frequency='weekly'"),
         ({"audit_trail": "no"}, "audit_trail='no'.*true or false"),
+        ({"model_consumer_accounts": ["222222222222"]}, "needs this environment's account"),
+        ({**DEV_ACCOUNT, "model_consumer_accounts": ["123456789012"]}, "Give other accounts"),
+        ({**DEV_ACCOUNT, "model_consumer_accounts": "222222222222"}, "model_consumer_accounts="),
     ],
 )
 def test_fails_naming_the_key_the_value_and_the_fix(
