@@ -46,6 +46,10 @@ CONTEXT_ENVIRONMENTS = "cdk-mlops:environments"
 CONTEXT_ENVIRONMENTS_FILE = "cdk-mlops:environments-file"
 CONTEXT_ENV = "env"
 CONTEXT_LEVEL = "level"
+CONTEXT_DELIVERY = "delivery"
+CONTEXT_DELIVERY_ENVIRONMENTS = "delivery-environments"
+#: The environment the delivery pipeline itself lives in (its account and region).
+TOOLING_ENVIRONMENT = "tooling"
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -414,6 +418,39 @@ def selected(node: Node) -> tuple[EnvironmentConfig, tuple[int, ...]]:
             f"{', '.join(str(n) for n in LEVELS)}, or all (the default)."
         )
     return envs[name], (int(text),)
+
+
+def delivery_selection(
+    node: Node,
+) -> tuple[int, EnvironmentConfig, list[EnvironmentConfig]] | None:
+    """``-c delivery=<level>``: the level, the ``tooling`` environment (where the pipeline
+    lives) and the delivered environments (``-c delivery-environments=dev,staging,prod``, the
+    default), in order; None without ``-c delivery``."""
+    level = node.try_get_context(CONTEXT_DELIVERY)
+    if level is None:
+        return None
+    if str(level) not in {str(n) for n in LEVELS}:
+        raise EnvironmentConfigError(
+            f"-c {CONTEXT_DELIVERY}={level!r} is not allowed. Give the level to deliver: "
+            f"{', '.join(str(n) for n in LEVELS)}."
+        )
+    envs = load_environments(node)
+    tooling = envs.get(TOOLING_ENVIRONMENT)
+    if tooling is None or tooling.account is None:
+        raise EnvironmentConfigError(
+            f"-c {CONTEXT_DELIVERY}={level} needs a {TOOLING_ENVIRONMENT!r} environment with an "
+            f"account and region (the pipeline's account): add it under {CONTEXT_ENVIRONMENTS} "
+            "in cdk.json."
+        )
+    raw = node.try_get_context(CONTEXT_DELIVERY_ENVIRONMENTS) or "dev,staging,prod"
+    names = [n.strip() for n in str(raw).split(",") if n.strip()]
+    unknown = [n for n in names if n not in envs]
+    if unknown or not names:
+        raise EnvironmentConfigError(
+            f"-c {CONTEXT_DELIVERY_ENVIRONMENTS}={raw!r} is not allowed: unknown {unknown}. "
+            f"Known environments: {', '.join(sorted(envs))}."
+        )
+    return int(str(level)), tooling, [envs[n] for n in names]
 
 
 #: The levels app.py can build.
