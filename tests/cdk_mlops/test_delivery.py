@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aws_cdk as cdk
 import pytest
@@ -15,6 +15,7 @@ from app import build_app
 from cdk_mlops.checks import cfn_lint, checkov
 from cdk_mlops.compliance import add_compliance_checks
 from cdk_mlops.constructs import MODEL_READER_PATH, SharedModelSource
+from cdk_mlops.diagram import delivery_mermaid, readme_block
 from cdk_mlops.environments import (
     CONTEXT_ENVIRONMENTS,
     EnvironmentConfig,
@@ -28,6 +29,12 @@ TOOLING, DEV, STAGING, PROD = "111111111111", "222222222222", "333333333333", "4
 REGION = "eu-west-1"
 STAGE = "MlopsDelivery/Stage-"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+class Delivered(NamedTuple):
+    stack: DeliveryStack
+    templates: dict[str, Path]
+    assembly: Path
 
 
 def _envs() -> list[EnvironmentConfig]:
@@ -55,7 +62,7 @@ def _templates(assembly: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def delivered(tmp_path_factory: pytest.TempPathFactory) -> tuple[DeliveryStack, dict[str, Path]]:
+def delivered(tmp_path_factory: pytest.TempPathFactory) -> Delivered:
     out = tmp_path_factory.mktemp("delivery")
     app = new_app(outdir=str(out))
     add_compliance_checks(app)
@@ -64,7 +71,7 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> tuple[DeliveryStack, 
         env=cdk.Environment(account=TOOLING, region=REGION),
     )  # fmt: skip
     app.synth()  # every nag pack, on the pipeline's stack and on every stage's stacks
-    return stack, _templates(out)
+    return Delivered(stack, _templates(out), out)
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -80,8 +87,8 @@ def _pipeline(templates: dict[str, Path]) -> dict[str, Any]:
     return pipeline["Properties"]
 
 
-def test_every_stage_has_its_stacks(delivered: tuple[DeliveryStack, dict[str, Path]]) -> None:
-    _, templates = delivered
+def test_every_stage_has_its_stacks(delivered: Delivered) -> None:
+    templates = delivered.templates
     assert set(templates) == {
         "MlopsDelivery",
         *(f"{STAGE}{e}/MlopsLevel3-{e}" for e in ("dev", "staging", "prod")),
@@ -92,9 +99,9 @@ def test_every_stage_has_its_stacks(delivered: tuple[DeliveryStack, dict[str, Pa
 
 
 def test_stages_deploy_in_order_with_an_approval_before_prod(
-    delivered: tuple[DeliveryStack, dict[str, Path]],
+    delivered: Delivered,
 ) -> None:
-    _, templates = delivered
+    templates = delivered.templates
     stages = _pipeline(templates)["Stages"]
     names = [s["Name"] for s in stages]
     assert names[-3:] == ["Stage-dev", "Stage-staging", "Stage-prod"]
@@ -115,8 +122,8 @@ def test_stages_deploy_in_order_with_an_approval_before_prod(
             assert not approvals, env
 
 
-def test_the_synth_step_runs_the_gates(delivered: tuple[DeliveryStack, dict[str, Path]]) -> None:
-    _, templates = delivered
+def test_the_synth_step_runs_the_gates(delivered: Delivered) -> None:
+    templates = delivered.templates
     template = _load(templates["MlopsDelivery"])
     projects = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
     specs = [json.loads(p["Properties"]["Source"]["BuildSpec"]) for p in projects
@@ -128,9 +135,9 @@ def test_the_synth_step_runs_the_gates(delivered: tuple[DeliveryStack, dict[str,
 
 
 def test_models_are_shared_from_dev_with_staging_and_prod(
-    delivered: tuple[DeliveryStack, dict[str, Path]],
+    delivered: Delivered,
 ) -> None:
-    stack, templates = delivered
+    stack, templates, _ = delivered
     source = SharedModelSource.for_stack("MlopsLevel3-dev", account=DEV, region=REGION)
     dev = json.dumps(_load(templates[f"{STAGE}dev/MlopsLevel3-dev"]))
     assert source.artifacts_bucket_name in dev
@@ -145,18 +152,18 @@ def test_models_are_shared_from_dev_with_staging_and_prod(
         assert source.artifacts_bucket_name in text and source.key_alias in text
 
 
-def test_every_template_passes_cfn_lint(delivered: tuple[DeliveryStack, dict[str, Path]]) -> None:
-    _, templates = delivered
+def test_every_template_passes_cfn_lint(delivered: Delivered) -> None:
+    templates = delivered.templates
     for name, path in templates.items():
         assert cfn_lint(path, (REGION,)) == [], name
 
 
 def test_the_pipeline_template_passes_checkov(
-    delivered: tuple[DeliveryStack, dict[str, Path]],
+    delivered: Delivered,
 ) -> None:
     if not CHECKOV.exists():
         pytest.fail(f"checkov is not installed at {CHECKOV}; run 'make deps'")
-    _, templates = delivered
+    templates = delivered.templates
     paths = [templates["MlopsDelivery"], templates[f"{STAGE}prod/SharedModels"]]
     results = checkov(paths, str(CHECKOV))
     assert {p.name: failed for p, (failed, _) in results.items()} == {p.name: [] for p in paths}
@@ -216,3 +223,13 @@ def test_app_builds_the_pipeline_with_delivery_context() -> None:
 def test_app_delivery_switch_fails_clearly(context: dict[str, Any], message: str) -> None:
     with pytest.raises(EnvironmentConfigError, match=message):
         build_app(new_app(**{**_context(), **context}))
+
+
+def test_the_readme_shows_these_accounts_and_stages(
+    delivered: Delivered,
+) -> None:
+    # regenerate: python -m cdk_mlops.diagram --delivery <this assembly> --readme README.md
+    readme = (ROOT / "README.md").read_text()
+    block = readme_block(readme, "MlopsDelivery")
+    assert block is not None, "README has no diagram block for MlopsDelivery"
+    assert block.strip() == delivery_mermaid(delivered.assembly).strip()
