@@ -5,10 +5,12 @@
     npx cdk synth                              # every level, the built-in defaults (as always)
     npx cdk deploy -c level=3 -c env=prod      # level 3 with the prod profile
     npx cdk deploy -c level=2 -c env=dev       # level 2, cheap at idle
+    npx cdk deploy -c delivery=3               # the delivery pipeline (a "tooling" environment)
 
 Built-in profiles (:data:`PROFILES`): ``default`` (the library's defaults, environment-agnostic:
 what ``npx cdk synth`` builds with no ``-c env``), ``dev`` (cheap at idle: one AZ, a serverless
-staging endpoint, one production instance, daily monitoring, nothing retained), ``staging`` and
+staging endpoint, one production instance, daily monitoring, nothing retained but the registry
+and the audit trail), ``staging`` and
 ``prod`` (two AZs, everything retained, the default endpoints). Override or add environments in
 ``cdk.json``::
 
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
 
     from cdk_mlops.levels import InitialSettings, ReliableSettings, RepeatableSettings
 
-#: Context keys read by :func:`environment_from_context`.
+#: Context keys read by :func:`load_environments`, :func:`selected` and
+#: :func:`delivery_selection`.
 CONTEXT_ENVIRONMENTS = "cdk-mlops:environments"
 CONTEXT_ENVIRONMENTS_FILE = "cdk-mlops:environments-file"
 CONTEXT_ENV = "env"

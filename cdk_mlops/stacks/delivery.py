@@ -147,14 +147,9 @@ class DeliveryStack(cdk.Stack):
         self._access_logs = self._access_log_bucket()
         if source is None:
             source = self._default_source()
-        artifacts_key = kms.Key(
-            self,
-            "ArtifactsKey",
-            enable_key_rotation=True,
-            description="cdk-mlops delivery: pipeline artifacts (shared with the target accounts)",
-        )
         self.artifacts_bucket = self._bucket(
-            "Artifacts", key=artifacts_key, log_prefix="artifacts/",
+            "Artifacts", log_prefix="artifacts/",
+            what="pipeline artifacts (the key is shared with the target accounts)",
             why="pipeline artifacts are rebuilt from the source on every run",
         )  # fmt: skip
         synth = pipelines.ShellStep(
@@ -260,7 +255,14 @@ class DeliveryStack(cdk.Stack):
                      "buckets does not log itself.")  # fmt: skip
         return logs
 
-    def _bucket(self, construct_id: str, *, key: kms.IKey, log_prefix: str, why: str) -> s3.Bucket:
+    def _bucket(self, construct_id: str, *, log_prefix: str, what: str, why: str) -> s3.Bucket:
+        """A KMS-encrypted (own key, rotated), versioned, access-logged, TLS-only bucket."""
+        key = kms.Key(
+            self,
+            f"{construct_id}Key",
+            enable_key_rotation=True,
+            description=f"cdk-mlops delivery: {what}",
+        )
         bucket = s3.Bucket(
             self,
             construct_id,
@@ -284,14 +286,8 @@ class DeliveryStack(cdk.Stack):
         return bucket
 
     def _default_source(self) -> pipelines.IFileSetProducer:
-        key = kms.Key(
-            self,
-            "SourceKey",
-            enable_key_rotation=True,
-            description="cdk-mlops delivery: source bucket",
-        )
         self.source_bucket = self._bucket(
-            "Source", key=key, log_prefix="source/",
+            "Source", log_prefix="source/", what="source bucket",
             why="it holds uploaded copies of the repository",
         )  # fmt: skip
         return pipelines.CodePipelineSource.s3(self.source_bucket, SOURCE_OBJECT_KEY)
