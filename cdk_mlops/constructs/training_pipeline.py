@@ -182,6 +182,9 @@ class TrainingPipeline(TrainingPipelineBase):
         parameter (the default marker object) nothing changes. Default True.
     :param champion_margin: how much worse than the champion (in the gate metric) the new
         model may be, 0 to 1. Default 0.
+    :param intended_use: what the model is for (1 to 256 characters), recorded on every model
+        version with the gate metric's value, the code and data versions and the reports: the
+        model card's content. Default: not recorded.
     """
 
     def __init__(
@@ -210,8 +213,21 @@ class TrainingPipeline(TrainingPipelineBase):
         cache_expire_after: str | None = "P30D",
         champion_challenger: bool = True,
         champion_margin: float = 0.0,
+        intended_use: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if intended_use is not None:
+            check_prop(
+                self,
+                "intended_use",
+                intended_use,
+                isinstance(intended_use, str)
+                and bool(intended_use.strip())
+                and re.fullmatch(r"[\w\s.:/=+\-@]{1,256}", intended_use) is not None,
+                "Describe the model's use in 1 to 256 letters, digits, spaces and _.:/=+-@ (a "
+                "model package metadata value: no commas), e.g. 'Churn risk of monthly "
+                "customers for retention offers'.",
+            )
         check_prop(
             self,
             "champion_margin",
@@ -371,6 +387,7 @@ class TrainingPipeline(TrainingPipelineBase):
             if self.no_champion_asset
             else None,
             champion_margin=float(champion_margin),
+            intended_use=intended_use,
             # The serving code is inside model.tar.gz (code/, written by the training job): the
             # model package needs no CDK asset, which `cdk gc` could delete.
             inference_environment={

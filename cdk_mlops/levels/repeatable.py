@@ -43,6 +43,8 @@ class RepeatableSettings:
         model-reader roles (``ModelSharing``; the consumer side is ``SharedModelReader``). The
         level stacks then give the artifacts bucket a fixed name
         (``shared_artifacts_bucket_name``) and need a concrete ``env``. Default none.
+    :param intended_use: what the model is for, recorded on every model version (the model
+        card's intended use). Default: not recorded.
     """
 
     code_dir: Path | str | None = None
@@ -55,6 +57,7 @@ class RepeatableSettings:
     max_quarantine_fraction: float = 0.05
     alerts_topic: sns.ITopic | None = None
     model_consumer_accounts: Sequence[str] = ()
+    intended_use: str | None = None
 
 
 class RepeatableLevel(Construct):
@@ -137,6 +140,7 @@ class RepeatableLevel(Construct):
             schema=s.schema,
             input_prefix=self.etl.curated_prefix,
             threshold=s.quality_threshold,
+            intended_use=s.intended_use,
         )
         self.ci = BasicCi(
             self,

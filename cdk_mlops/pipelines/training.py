@@ -336,6 +336,7 @@ class TrainingPipelineSettings:
     max_attempts_on_capacity_errors: int = 3
     no_champion_uri: str | None = None
     champion_margin: float = 0.0
+    intended_use: str | None = None
 
 
 def build_training_pipeline(
@@ -366,6 +367,7 @@ def build_training_pipeline(
     max_attempts_on_capacity_errors: int = 3,
     no_champion_uri: str | None = None,
     champion_margin: float = 0.0,
+    intended_use: str | None = None,
 ) -> Pipeline:
     """Build the level-2 training pipeline (see the module docstring).
 
@@ -412,6 +414,9 @@ def build_training_pipeline(
             requires ``champion_challenger.passed`` in ``evaluation.json``. A custom Evaluate
             command must accept those arguments and write that field.
         champion_margin: how much worse than the champion the challenger may be (0 to 1).
+        intended_use: what the model is for, recorded on every model version (the model card's
+            intended use, next to the gate metric's value, the code and data versions and the
+            evaluation, bias and data-quality reports); 1 to 256 characters.
     """
     settings = TrainingPipelineSettings(
         role_arn=role_arn,
@@ -440,6 +445,7 @@ def build_training_pipeline(
         max_attempts_on_capacity_errors=max_attempts_on_capacity_errors,
         no_champion_uri=no_champion_uri,
         champion_margin=champion_margin,
+        intended_use=intended_use,
     )
     return _build(settings)
 
@@ -454,6 +460,13 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         )
     if not s.code_version:
         raise PipelineDefinitionError("code_version must be non-empty (e.g. the asset hash)")
+    if s.intended_use is not None and not (
+        isinstance(s.intended_use, str) and 1 <= len(s.intended_use.strip()) <= 256
+    ):
+        raise PipelineDefinitionError(
+            f"intended_use {s.intended_use!r} must be 1 to 256 characters (a model package's "
+            "metadata value), e.g. 'Churn risk of monthly customers for retention offers'"
+        )
     if not 0.0 <= s.champion_margin < 1.0:
         raise PipelineDefinitionError(
             f"champion_margin {s.champion_margin!r} must be in [0, 1): e.g. 0.01 lets a "
@@ -732,10 +745,16 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             model_data_quality_statistics=baseline_statistics,
             model_data_quality_constraints=baseline_constraints,
         ),
+        # The model card's content, recorded on the version: what it is for, how good it is on
+        # the test split (the full evaluation, bias and data-quality reports are its metrics),
+        # and exactly what it was trained on, with which code.
         customer_metadata_properties={
             "code_version": s.code_version,
             "data_version": data_version,
             "training_data": preprocess.output_uri("train"),
+            "quality_metric": s.metric,
+            "quality_value": Join(on="", values=(evaluate.json_get(EVALUATION_REPORT, s.metric),)),
+            **({"intended_use": s.intended_use} if s.intended_use is not None else {}),
         },
         metadata_properties=MetadataProperties(
             commit_id=s.code_version,

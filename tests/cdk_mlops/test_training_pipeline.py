@@ -138,6 +138,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         training_instance_type="ml.m5.2xlarge",
         hyperparameters={"n_estimators": 200, "max_depth": 6},
         cache_expire_after=None,
+        intended_use="Monthly churn risk for retention offers",
         **common,
     )
     own = TrainingPipeline(stack, "Mine", pipeline_name="my-training", code_dir=mine, **common)
@@ -439,6 +440,17 @@ def test_custom_props_reach_the_definition(built: Built) -> None:
     assert champion["Type"] == "Equals"
     train = step_named(built.definitions["Custom"], "Train")["Arguments"]
     assert train["HyperParameters"] == {"n_estimators": "200", "max_depth": "6"}
+    metadata = step_named(built.definitions["Custom"], "Register")["Arguments"][
+        "CustomerMetadataProperties"
+    ]
+    assert metadata["intended_use"] == "Monthly churn risk for retention offers"
+    assert metadata["quality_metric"] == "regression_metrics.mse.value"
+    assert (
+        "intended_use"
+        not in step_named(built.definitions["Training"], "Register")["Arguments"][
+            "CustomerMetadataProperties"
+        ]
+    )
     curated = built.lid("AWS::S3::Bucket", "LakeCurated")
     assert (
         built.parameter("Custom", "InputDataUri")["DefaultValue"]
@@ -662,6 +674,12 @@ def test_fails_when_both_code_and_code_dir_are_given(deps: Deps, tmp_path: Path)
     code = _pipeline(deps).code
     with pytest.raises(ValueError, match=r"code_dir=.*either code= or code_dir=, not both"):
         _pipeline(deps, code=code, code_dir=tmp_path)
+
+
+@pytest.mark.parametrize("value", ["", "  ", "u" * 257, "churn, for offers"])
+def test_fails_when_the_intended_use_cannot_be_recorded(deps: Deps, value: str) -> None:
+    with pytest.raises(ValueError, match=r"intended_use=.* 1 to 256 letters, digits, spaces"):
+        _pipeline(deps, intended_use=value)
 
 
 @pytest.mark.parametrize("name", ["my_pipeline", "-training", "a" * 257, ""])

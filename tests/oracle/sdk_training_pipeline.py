@@ -318,6 +318,16 @@ def build_definition(s: dict[str, Any]) -> str:
                 "training_data": preprocess.properties.ProcessingOutputConfig.Outputs[
                     "train"
                 ].S3Output.S3Uri,
+                "quality_metric": s["metric"],
+                "quality_value": Join(
+                    on="",
+                    values=[
+                        JsonGet(
+                            step_name="Evaluate", property_file=evaluation, json_path=s["metric"]
+                        )
+                    ],
+                ),
+                **({"intended_use": s["intended_use"]} if s.get("intended_use") else {}),
             },
             metadata_properties=MetadataProperties(
                 commit_id=s["code_version"], generated_by=ExecutionVariables.PIPELINE_EXECUTION_ARN

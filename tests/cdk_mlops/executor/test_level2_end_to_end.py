@@ -79,6 +79,9 @@ def test_level2_runs_on_churn_data(level2_template: Path, tmp_path: Path) -> Non
     assert metadata["model_quality_statistics"].endswith(
         f"/{execution}/Evaluate/evaluation/evaluation.json"
     )
+    # The model card's numbers on the version: the gate metric and its value (Join of JsonGet)
+    assert metadata["quality_metric"] == "binary_classification_metrics.auc.value"
+    assert float(metadata["quality_value"]) == auc
     # The data version DataVersion computed travelled through JsonGet to every consumer.
     data_version = json.loads(
         (

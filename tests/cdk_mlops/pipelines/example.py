@@ -33,6 +33,7 @@ LITERAL_SETTINGS: dict[str, Any] = {
     "threshold": 0.75,
     "model_package_group_name": "churn-models",
     "code_version": "0123abcd",
+    "intended_use": "Churn risk of monthly customers for retention offers",
     # champion/challenger on, as TrainingPipeline builds it
     "no_champion_uri": "s3://example-bucket/assets/4567cdef.json",
     # What a deployment needs to serve the package with the scikit-learn container.

@@ -390,3 +390,32 @@ def test_fails_when_an_instance_type_has_local_nvme_storage(prop: str, value: st
 def test_fails_when_an_instance_type_is_not_vetted() -> None:
     with pytest.raises(PipelineDefinitionError, match=r"'ml.inf2.xlarge': .* not in the vetted"):
         literal_pipeline(training_instance_type="ml.inf2.xlarge")
+
+
+def test_the_model_card_content_is_recorded_on_the_version() -> None:
+    register = literal_pipeline().step(t.REGISTER).to_request()
+    metadata = register["Arguments"]["CustomerMetadataProperties"]
+    assert metadata["intended_use"] == "Churn risk of monthly customers for retention offers"
+    assert metadata["quality_metric"] == "binary_classification_metrics.auc.value"
+    assert metadata["quality_value"] == {
+        "Std:Join": {
+            "On": "",
+            "Values": [
+                {
+                    "Std:JsonGet": {
+                        "PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"},
+                        "Path": "binary_classification_metrics.auc.value",
+                    }
+                }
+            ],
+        }
+    }
+    assert "intended_use" not in json.dumps(
+        literal_pipeline(intended_use=None).step(t.REGISTER).to_request()
+    )
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 257])
+def test_fails_on_an_intended_use_that_cannot_be_recorded(bad: str) -> None:
+    with pytest.raises(PipelineDefinitionError, match=r"intended_use .* must be 1 to 256"):
+        literal_pipeline(intended_use=bad)
