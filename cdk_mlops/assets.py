@@ -34,6 +34,16 @@ INFERENCE_SHIM = (
 )
 
 
+#: The Glue job's entry script. Glue runs the script file itself (not ``python -m``), so the
+#: package's ``etl/glue_job.py``, whose imports are relative, is imported from the package that
+#: ``--extra-py-files`` ships, by its name.
+GLUE_SHIM = (
+    '"""AWS Glue entry script: runs {package}.etl.glue_job from --extra-py-files."""\n'
+    "from {package}.etl.glue_job import main\n\n"
+    "raise SystemExit(main())\n"
+)
+
+
 @dataclass(frozen=True)
 class CodeBundles:
     """Paths of the bundles and the code version (sha256 of the sources, 16 hex digits)."""
@@ -41,6 +51,7 @@ class CodeBundles:
     zip_path: Path
     sourcedir_path: Path
     code_version: str
+    glue_entry_path: Path
 
 
 def _sources(root: Path) -> list[tuple[str, bytes]]:
@@ -94,13 +105,17 @@ def build_bundles(code_dir: Path = PIPELINE_CODE_DIR) -> CodeBundles:
     version = digest.hexdigest()[:16]
     out = Path(tempfile.gettempdir()) / "cdk-mlops-bundles" / version
     zip_path, tar_path = out / "pipeline_code.zip", out / "sourcedir.tar.gz"
-    if not (zip_path.exists() and tar_path.exists()):
+    glue_path = out / "glue_entry.py"
+    if not (zip_path.exists() and tar_path.exists() and glue_path.exists()):
         out.mkdir(parents=True, exist_ok=True)
         for path, data in (
             (zip_path, _zip(files)),
             (tar_path, _tar_gz([("inference.py", shim), *files])),
+            (glue_path, GLUE_SHIM.format(package=root.name).encode()),
         ):
             tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
             tmp.write_bytes(data)
             tmp.replace(path)  # atomic rename: parallel synths never see half a bundle
-    return CodeBundles(zip_path=zip_path, sourcedir_path=tar_path, code_version=version)
+    return CodeBundles(
+        zip_path=zip_path, sourcedir_path=tar_path, code_version=version, glue_entry_path=glue_path
+    )

@@ -36,8 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from pipeline_code.evaluation.metric_names import SCALAR_METRICS, metric_problem
-from pipeline_code.schema import Schema, SchemaError
+from .evaluation.metric_names import SCALAR_METRICS, metric_problem
+from .schema import Schema, SchemaError
 
 if TYPE_CHECKING:
     pass
@@ -231,8 +231,8 @@ def run_local(cfg: RunLocalConfig, progress: Progress | None = None) -> dict[str
 
 
 def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
-    from pipeline_code.data import generate as gen
-    from pipeline_code.data.tables import read_table, resolve_schema
+    from .data import generate as gen
+    from .data.tables import read_table, resolve_schema
 
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -261,7 +261,7 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     curated, quarantine = out / "curated", out / "quarantine"
     with progress.step("etl") as rec:
         _reset(curated), _reset(quarantine)
-        from pipeline_code.etl.common import DEFAULT_MAX_QUARANTINE_FRACTION
+        from .etl.common import DEFAULT_MAX_QUARANTINE_FRACTION
 
         budget = cfg.max_quarantine_fraction
         if budget is None:
@@ -269,7 +269,7 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
             if cfg.data is None:  # generated data: the bad rows asked for are not a failure
                 budget = max(budget, cfg.bad_fraction)
         if cfg.skip_spark:
-            from pipeline_code.etl.pandas_transform import run_etl_pandas
+            from .etl.pandas_transform import run_etl_pandas
 
             etl = run_etl_pandas(
                 raw_csv,
@@ -280,13 +280,13 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
                 max_quarantine_fraction=budget,
             )
         else:
-            from pipeline_code.etl.spark_local import is_spark_available, local_spark_session
+            from .etl.spark_local import is_spark_available, local_spark_session
 
             if not is_spark_available():
                 raise RuntimeError(
                     "Spark needs pyspark and Java 17; install them or pass --skip-spark"
                 )
-            from pipeline_code.etl.transform import run_etl
+            from .etl.transform import run_etl
 
             etl = run_etl(
                 # Spark's own console output goes to a file, not into the progress lines.
@@ -307,7 +307,7 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     summary["etl"] = asdict(etl)
 
     # 3. preprocess
-    from pipeline_code.processing.preprocess import SPLITS, preprocess
+    from .processing.preprocess import SPLITS, preprocess
 
     split_dirs = {name: out / "splits" / name for name in SPLITS}
     with progress.step("preprocess") as rec:
@@ -317,8 +317,8 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     summary["splits"] = split.rows
 
     # 4. train
-    from pipeline_code.registry.local import code_sha256
-    from pipeline_code.training.train import Hyperparameters, train
+    from .registry.local import code_sha256
+    from .training.train import Hyperparameters, train
 
     model_dir, tarball = out / "training" / "model", out / "training" / "output" / "model.tar.gz"
     with progress.step("train") as rec:
@@ -338,7 +338,7 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     summary["model_tarball"] = str(tarball)
 
     # 5. evaluate
-    from pipeline_code.evaluation.evaluate import EVALUATION_FILE, REPORT_FILE, evaluate
+    from .evaluation.evaluate import EVALUATION_FILE, REPORT_FILE, evaluate
 
     eval_dir = out / "evaluation"
     with progress.step("evaluate") as rec:
@@ -360,7 +360,7 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     summary["evaluation"] = str(eval_dir / EVALUATION_FILE)
 
     # 6. quality gate
-    from pipeline_code.evaluation.gate import check_quality_gate, record_quality_gate
+    from .evaluation.gate import check_quality_gate, record_quality_gate
 
     with progress.step("quality gate") as rec:
         gate = check_quality_gate(
@@ -379,7 +379,7 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
         rec.detail = gate.message
 
     # 7. register
-    from pipeline_code.registry.local import LocalModelRegistry
+    from .registry.local import LocalModelRegistry
 
     registry = LocalModelRegistry(out / "registry")
     group = cfg.group or _group_name(schema)
@@ -401,8 +401,8 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     }
 
     # 8. baseline (Model Monitor statistics/constraints of the training data)
-    from pipeline_code.monitoring.baseline import run_baseline
-    from pipeline_code.monitoring.prediction_drift import write_prediction_baseline
+    from .monitoring.baseline import run_baseline
+    from .monitoring.prediction_drift import write_prediction_baseline
 
     baseline_dir = package.path / "baseline"
     with progress.step("baseline") as rec:
@@ -429,7 +429,7 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     summary["traffic"] = traffic
 
     # 10. drift check
-    from pipeline_code.monitoring.drift import run_drift_check
+    from .monitoring.drift import run_drift_check
 
     drift_dir = out / "monitoring" / "drift"
     with progress.step("drift check") as rec:
@@ -445,7 +445,7 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
         "constraint_violations": str(drift_dir / "constraint_violations.json"),
     }
     if cfg.level >= 3:
-        from pipeline_code.loop import LoopSettings, run_loop
+        from .loop import LoopSettings, run_loop
 
         summary["level3"] = run_loop(
             out=out,
@@ -477,7 +477,7 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
 
 def _scores(tarball: Path, frame: Any, schema: Schema) -> Any:
     """Positive-class probabilities of the model in ``tarball`` on ``frame``."""
-    from pipeline_code.training.train import features_and_target, load_model_dir
+    from .training.train import features_and_target, load_model_dir
 
     pipeline, _schema, _meta = load_model_dir(tarball)
     x, _y = features_and_target(frame, schema)
@@ -512,10 +512,10 @@ def simulate_traffic(
     import numpy as np
     import pandas as pd
 
-    from pipeline_code.data import generate as gen
-    from pipeline_code.data.tables import read_table
-    from pipeline_code.loop import load_served_model, predict_requests
-    from pipeline_code.monitoring.capture import write_capture_files
+    from .data import generate as gen
+    from .data.tables import read_table
+    from .loop import load_served_model, predict_requests
+    from .monitoring.capture import write_capture_files
 
     model = load_served_model(tarball)
     rng = np.random.default_rng(cfg.seed + 1)
@@ -768,7 +768,7 @@ def _config_from_args(args: argparse.Namespace) -> RunLocalConfig:
 
 def generate_command(args: argparse.Namespace) -> int:
     """``generate`` for parsed arguments; exit status 0 written, 1 bad values, 2 no --output."""
-    from pipeline_code.data import generate as gen
+    from .data import generate as gen
 
     if args.output is None:
         print("cdk-mlops generate: error: --output is required", file=sys.stderr)

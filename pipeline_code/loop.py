@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline_code.compat import UTC
-from pipeline_code.schema import Schema
+from .compat import UTC
+from .schema import Schema
 
 #: The endpoint and schedule names the local loop uses in capture, ground truth and metrics.
 LOCAL_ENDPOINT = "local-prod"
@@ -51,7 +51,7 @@ def predict_requests(
     """Send ``features`` through ``input_fn``/``predict_fn``/``output_fn`` as CSV requests of
     ``rows_per_request`` rows: the accepted batches, their probabilities, the rejection
     messages, and the row positions of each accepted batch."""
-    from pipeline_code.inference import handler
+    from .inference import handler
 
     accepted: list[pd.DataFrame] = []
     probabilities: list[np.ndarray] = []
@@ -85,8 +85,8 @@ def load_served_model(tarball: Path) -> Any:
     import tarfile
     import tempfile
 
-    from pipeline_code.compat import extract_tar
-    from pipeline_code.inference import handler
+    from .compat import extract_tar
+    from .inference import handler
 
     with tempfile.TemporaryDirectory(prefix="cdk-mlops-model-") as tmp:
         with tarfile.open(tarball, "r:gz") as tar:
@@ -107,8 +107,8 @@ def serve_live_traffic(
     ``start``; write the
     accepted ones as data capture and their labels (and sensitive attributes) as ground truth,
     keyed by each capture event's id, as a user would upload them."""
-    from pipeline_code.monitoring.capture import write_capture_files
-    from pipeline_code.monitoring.ground_truth import write_ground_truth_files
+    from .monitoring.capture import write_capture_files
+    from .monitoring.ground_truth import write_ground_truth_files
 
     model = load_served_model(tarball)
     accepted, probabilities, rejected, positions = predict_requests(
@@ -201,24 +201,24 @@ def run_loop(
 ) -> dict[str, Any]:
     """The Level 3 loop after version ``version`` of ``group`` is registered (see the module
     docstring); returns the ``level3`` section of the run summary."""
-    from pipeline_code.data import generate as gen
-    from pipeline_code.data.tables import read_table
-    from pipeline_code.etl.common import DEFAULT_MAX_QUARANTINE_FRACTION
-    from pipeline_code.etl.pandas_transform import run_etl_pandas
-    from pipeline_code.evaluation.evaluate import (
+    from .data import generate as gen
+    from .data.tables import read_table
+    from .etl.common import DEFAULT_MAX_QUARANTINE_FRACTION
+    from .etl.pandas_transform import run_etl_pandas
+    from .evaluation.evaluate import (
         EVALUATION_FILE,
         REPORT_FILE,
         compare_champion,
         evaluate,
     )
-    from pipeline_code.evaluation.gate import check_quality_gate, record_quality_gate
-    from pipeline_code.monitoring import job as monitoring_job
-    from pipeline_code.monitoring.baseline import run_baseline
-    from pipeline_code.monitoring.prediction_drift import write_prediction_baseline
-    from pipeline_code.processing.preprocess import SPLITS, preprocess
-    from pipeline_code.registry.local import code_sha256
-    from pipeline_code.retraining import guard
-    from pipeline_code.training.train import Hyperparameters, load_model_dir, train
+    from .evaluation.gate import check_quality_gate, record_quality_gate
+    from .monitoring import job as monitoring_job
+    from .monitoring.baseline import run_baseline
+    from .monitoring.prediction_drift import write_prediction_baseline
+    from .processing.preprocess import SPLITS, preprocess
+    from .registry.local import code_sha256
+    from .retraining import guard
+    from .training.train import Hyperparameters, load_model_dir, train
 
     times = simulated_times(now or dt.datetime.now(UTC))
     loop: dict[str, Any] = {"times": {k: v.isoformat() for k, v in times.items()}}

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline_code.etl import reasons as R
-from pipeline_code.schema import Schema, SchemaError, parse_number
+from .etl import reasons as R
+from .schema import Schema, SchemaError, parse_number
 
 DEFAULT_MAX_CATEGORIES = 30
 #: An integer column with at most this many distinct values may hold codes: the draft says so.

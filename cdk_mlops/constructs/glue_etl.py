@@ -193,9 +193,9 @@ class GlueEtl(Construct):
             )
         schema_asset = s3_assets.Asset(self, "Schema", path=str(schema_path))
         # Our own asset + Code.from_bucket: Code.from_asset would grant the whole asset bucket.
-        script = s3_assets.Asset(
-            self, "Script", path=str(self.code.code_dir / "etl" / "glue_job.py")
-        )
+        # The script is a shim that imports <package>.etl.glue_job from --extra-py-files (Glue
+        # runs the script file itself, so the package's own module cannot be it).
+        script = s3_assets.Asset(self, "Script", path=str(self.code.glue_entry_path))
         self.security_configuration = glue.SecurityConfiguration(
             self,
             "SecurityConfiguration",

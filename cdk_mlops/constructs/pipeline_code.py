@@ -40,6 +40,8 @@ class PipelineCode(Construct):
         self.code_version = bundles.code_version
         self.code_dir = path.resolve()
         self.package_name = self.code_dir.name
+        #: The Glue entry script for this package (a local file; ``GlueEtl`` uploads it).
+        self.glue_entry_path = bundles.glue_entry_path
         self.zip_asset = s3_assets.Asset(self, "Zip", path=str(bundles.zip_path))
         self.sourcedir_asset = s3_assets.Asset(self, "SourceDir", path=str(bundles.sourcedir_path))
 

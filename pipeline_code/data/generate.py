@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline_code.data.tables import resolve_schema
-from pipeline_code.etl import reasons as R
-from pipeline_code.schema import ColumnSpec, Schema
+from ..etl import reasons as R
+from ..schema import ColumnSpec, Schema
+from .tables import resolve_schema
 
 BAD_KINDS: tuple[str, ...] = (
     "missing_value",

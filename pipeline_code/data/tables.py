@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline_code.compat import pandas_major, parse_floats
-from pipeline_code.schema import Schema, SchemaError
+from ..compat import pandas_major, parse_floats
+from ..schema import Schema, SchemaError
 
 TABLE_FORMATS: tuple[str, ...] = ("csv", "parquet")
 

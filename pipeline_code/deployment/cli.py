@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline_code.deployment.errors import (
+from .errors import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
@@ -167,7 +167,7 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ------------------------------------------------------------------------------ commands
 def resolve_command(args: argparse.Namespace) -> int:
-    from pipeline_code.deployment import resolve as r
+    from . import resolve as r
 
     parameters = r.parse_parameters(args.parameter)
     stages = r.parse_stages(args.stage)
@@ -203,7 +203,7 @@ def resolve_command(args: argparse.Namespace) -> int:
 
 
 def _invoker(args: argparse.Namespace) -> Any:
-    from pipeline_code.deployment.invoke import HttpInvoker, SageMakerInvoker
+    from .invoke import HttpInvoker, SageMakerInvoker
 
     if args.url and args.endpoint_name:
         raise UsageError("pass either --endpoint-name or --url, not both")
@@ -219,7 +219,7 @@ def _invoker(args: argparse.Namespace) -> Any:
 
 
 def _rows(args: argparse.Namespace) -> Any:
-    from pipeline_code.deployment.samples import load_sample_rows
+    from .samples import load_sample_rows
 
     if not args.sample_file:
         raise UsageError(
@@ -232,7 +232,7 @@ def _rows(args: argparse.Namespace) -> Any:
 
 
 def smoke_command(args: argparse.Namespace) -> int:
-    from pipeline_code.deployment.smoke import require_pass, run_smoke_test
+    from .smoke import require_pass, run_smoke_test
 
     rows = _rows(args)
     report = run_smoke_test(_invoker(args), rows, batch_size=args.batch_size, accept=args.accept)
@@ -242,7 +242,7 @@ def smoke_command(args: argparse.Namespace) -> int:
 
 
 def latency_command(args: argparse.Namespace) -> int:
-    from pipeline_code.deployment.latency import require_pass, run_latency_test
+    from .latency import require_pass, run_latency_test
 
     if args.p99_ms is None:
         raise UsageError("latency-test needs --p99-ms (or P99_MS), the p99 limit in milliseconds")
@@ -265,7 +265,7 @@ def latency_command(args: argparse.Namespace) -> int:
 
 
 def verify_command(args: argparse.Namespace) -> int:
-    from pipeline_code.deployment import verify as v
+    from . import verify as v
 
     if not args.endpoint_name:
         raise UsageError("verify needs --endpoint-name (or ENDPOINT_NAME)")
@@ -301,13 +301,13 @@ def verify_command(args: argparse.Namespace) -> int:
 
 
 def _deploy_local_arguments(parser: argparse.ArgumentParser) -> None:
-    from pipeline_code.deployment.local import add_deploy_local_arguments
+    from .local import add_deploy_local_arguments
 
     add_deploy_local_arguments(parser)
 
 
 def _deploy_local(args: argparse.Namespace) -> int:
-    from pipeline_code.deployment.local import deploy_local_command
+    from .local import deploy_local_command
 
     return deploy_local_command(args)
 
@@ -345,7 +345,7 @@ COMMANDS: dict[
 
 def _section(command: str) -> str:
     """The command's block of the package docstring (its flags and environment variables)."""
-    from pipeline_code import deployment
+    from .. import deployment
 
     lines = (deployment.__doc__ or "").splitlines()
     if command not in lines:
@@ -362,7 +362,7 @@ def _section(command: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pipeline_code import deployment
+    from .. import deployment
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (help_text, add, _run) in COMMANDS.items():
         description = _section(name) or help_text
         if name == "deploy-local":
-            from pipeline_code.deployment.local import DEPLOY_LOCAL_DESCRIPTION
+            from .local import DEPLOY_LOCAL_DESCRIPTION
 
             description = DEPLOY_LOCAL_DESCRIPTION
         add(

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline_code.deployment.errors import DeploymentError, one_line
+from .errors import DeploymentError, one_line
 
 #: ``arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>``
 PACKAGE_ARN_RE = re.compile(

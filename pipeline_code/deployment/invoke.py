@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from pipeline_code.deployment.errors import UsageError, one_line
+from .errors import UsageError, one_line
 
 CSV = "text/csv"
 JSON = "application/json"

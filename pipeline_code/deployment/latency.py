@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from pipeline_code.deployment.errors import DeploymentError, UsageError
-from pipeline_code.deployment.invoke import CSV, JSON, Invoker, InvokeResult
-from pipeline_code.deployment.samples import SampleRow, csv_body
+from .errors import DeploymentError, UsageError
+from .invoke import CSV, JSON, Invoker, InvokeResult
+from .samples import SampleRow, csv_body
 
 DEFAULT_REQUESTS = 100
 DEFAULT_BATCH_ROWS = 100

@@ -32,18 +32,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline_code.deployment.endpoint import EndpointView, PackageRef, VariantModel
-from pipeline_code.deployment.errors import (
+from .endpoint import EndpointView, PackageRef, VariantModel
+from .errors import (
     EXIT_OK,
     DeploymentError,
     UsageError,
 )
-from pipeline_code.deployment.invoke import CSV, JSON, HttpInvoker
-from pipeline_code.deployment.samples import SampleRow, csv_body, load_sample_rows
+from .invoke import CSV, JSON, HttpInvoker
+from .samples import SampleRow, csv_body, load_sample_rows
 
 if TYPE_CHECKING:
-    from pipeline_code.deployment.resolve import Resolution
-    from pipeline_code.registry.local import LocalModelRegistry, ModelPackage
+    from ..registry.local import LocalModelRegistry, ModelPackage
+    from .resolve import Resolution
 
 STATE_FILE = "local-endpoint.json"
 LOCAL_ENDPOINT = "local"
@@ -76,7 +76,7 @@ example:
 
 def add_deploy_local_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``deploy-local`` (``cdk-mlops deploy-local`` uses the same)."""
-    from pipeline_code.deployment.cli import _count, _positive_float
+    from .cli import _count, _positive_float
 
     parser.add_argument(
         "--registry",
@@ -150,7 +150,7 @@ class LocalDeployResult:
 
 
 def _now() -> str:
-    from pipeline_code.compat import UTC
+    from ..compat import UTC
 
     return dt.datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -220,8 +220,8 @@ def resolve_local(
     registry: LocalModelRegistry, group: str, state: Path, *, version: int | None
 ) -> tuple[Resolution, ModelPackage]:
     """Resolve against the local registry with the same rules as on AWS (see resolve.decide)."""
-    from pipeline_code.deployment.resolve import decide
-    from pipeline_code.registry.local import RegistryError
+    from ..registry.local import RegistryError
+    from .resolve import decide
 
     if version is not None:
         try:
@@ -257,7 +257,7 @@ def resolve_local(
 
 
 def _check_artifact(package: ModelPackage) -> None:
-    from pipeline_code.registry.local import hash_paths
+    from ..registry.local import hash_paths
 
     recorded = (package.description.get("CustomerMetadataProperties") or {}).get("model_sha256")
     if recorded and hash_paths([package.model_tarball]) != recorded:
@@ -269,7 +269,7 @@ def _check_artifact(package: ModelPackage) -> None:
 
 def generated_sample(schema: Any, rows: int, *, seed: int = 7) -> list[SampleRow]:
     """Clean feature rows for ``schema`` as CSV lines (no header), numbered from 1."""
-    from pipeline_code.data.generate import generate
+    from ..data.generate import generate
 
     frame = generate(schema, rows, seed=seed).frame[schema.feature_names]
     text = frame.to_csv(header=False, index=False, lineterminator="\n")
@@ -287,7 +287,7 @@ def verify_local(
     """What the local endpoint serves: the resolved package when its answers match it in process."""
     import http.client
 
-    from pipeline_code.inference import handler
+    from ..inference import handler
 
     conn = http.client.HTTPConnection(invoker.host, invoker.port, timeout=10)
     try:
@@ -350,15 +350,15 @@ def deploy_local(
     on_serving: Callable[[Any], None] | None = None,
 ) -> LocalDeployResult:
     """Run the rehearsal; raises :class:`DeploymentError` (or :class:`NothingToDo`) to stop."""
-    from pipeline_code.deployment.latency import require_pass as latency_pass
-    from pipeline_code.deployment.latency import run_latency_test
-    from pipeline_code.deployment.resolve import NOTHING_TO_DO
-    from pipeline_code.deployment.smoke import require_pass as smoke_pass
-    from pipeline_code.deployment.smoke import run_smoke_test
-    from pipeline_code.deployment.verify import check_view, require_verified
-    from pipeline_code.inference import handler
-    from pipeline_code.inference.server import ModelServer, resolve_model_dir, start_in_thread
-    from pipeline_code.registry.local import LocalModelRegistry, RegistryError
+    from ..inference import handler
+    from ..inference.server import ModelServer, resolve_model_dir, start_in_thread
+    from ..registry.local import LocalModelRegistry, RegistryError
+    from .latency import require_pass as latency_pass
+    from .latency import run_latency_test
+    from .resolve import NOTHING_TO_DO
+    from .smoke import require_pass as smoke_pass
+    from .smoke import run_smoke_test
+    from .verify import check_view, require_verified
 
     root = Path(registry_root)
     name = _group(root, group)
@@ -449,7 +449,7 @@ def _serve_until_interrupted(server: Any) -> None:
 
 def deploy_local_command(args: argparse.Namespace) -> int:
     """Run ``deploy-local`` for parsed arguments; returns the exit status (message on stderr)."""
-    from pipeline_code.deployment.cli import run_reporting_errors
+    from .cli import run_reporting_errors
 
     def run() -> int:
         deploy_local(

@@ -43,12 +43,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline_code.deployment.endpoint import (
+from .endpoint import (
     PackageRef,
     describe_endpoint_view,
     same_package,
 )
-from pipeline_code.deployment.errors import DeploymentError, NothingToDo, UsageError, one_line
+from .errors import DeploymentError, NothingToDo, UsageError, one_line
 
 DEPLOY = "deploy"
 ROLLBACK = "rollback"

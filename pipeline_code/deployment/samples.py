@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline_code.deployment.errors import UsageError
+from .errors import UsageError
 
 if TYPE_CHECKING:
-    from pipeline_code.schema import Schema
+    from ..schema import Schema
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pipeline_code.deployment.errors import DeploymentError, UsageError
-from pipeline_code.deployment.invoke import CSV, JSON, Invoker, InvokeResult
-from pipeline_code.deployment.samples import SampleRow, csv_body
+from .errors import DeploymentError, UsageError
+from .invoke import CSV, JSON, Invoker, InvokeResult
+from .samples import SampleRow, csv_body
 
 DEFAULT_BATCH_SIZE = 10
 ACCEPTS = (JSON, CSV)

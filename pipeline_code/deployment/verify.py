@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline_code.deployment.endpoint import (
+from .endpoint import (
     FAILED_STATUSES,
     IN_SERVICE,
     TRANSITIONAL_STATUSES,
@@ -32,7 +32,7 @@ from pipeline_code.deployment.endpoint import (
     PackageRef,
     describe_endpoint_view,
 )
-from pipeline_code.deployment.errors import DeploymentError, one_line
+from .errors import DeploymentError, one_line
 
 DEFAULT_WAIT_SECONDS = 900
 DEFAULT_POLL_SECONDS = 15
@@ -225,7 +225,7 @@ def expected_from_resolved(path: str) -> tuple[str, str]:
     import json
     from pathlib import Path
 
-    from pipeline_code.deployment.errors import UsageError
+    from .errors import UsageError
 
     p = Path(path)
     try:

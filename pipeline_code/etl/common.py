@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pipeline_code.etl import reasons as R
-from pipeline_code.etl.reasons import split_reasons
-from pipeline_code.schema import Schema
+from ..schema import Schema
+from . import reasons as R
+from .reasons import split_reasons
 
 INGEST_PARTITION = "ingest_date"
 

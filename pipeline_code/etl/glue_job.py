@@ -27,8 +27,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pipeline_code.etl.common import DEFAULT_MAX_QUARANTINE_FRACTION, check_fraction
-from pipeline_code.schema import Schema
+from ..schema import Schema
+from .common import DEFAULT_MAX_QUARANTINE_FRACTION, check_fraction
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from awsglue.job import Job
         from pyspark.context import SparkContext
     except ImportError:
-        from pipeline_code.etl.spark_local import local_spark_session
+        from .spark_local import local_spark_session
 
         spark = local_spark_session("cdk-mlops-glue-local")
     else:
@@ -116,8 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         glue_job = Job(glue_context)
         glue_job.init(args["JOB_NAME"], args)
 
-    from pipeline_code.etl.common import EtlResult, QuarantineBudgetExceeded
-    from pipeline_code.etl.transform import run_etl
+    from .common import EtlResult, QuarantineBudgetExceeded
+    from .transform import run_etl
 
     def print_report(result: EtlResult) -> None:
         report = json.loads(result.to_json())

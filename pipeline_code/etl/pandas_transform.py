@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline_code.compat import UTC, parse_floats
-from pipeline_code.etl import reasons as R
-from pipeline_code.etl.common import (
+from ..compat import UTC, parse_floats
+from ..schema import ColumnSpec, Schema
+from . import reasons as R
+from .common import (
     DEFAULT_MAX_QUARANTINE_FRACTION,
     INGEST_PARTITION,
     EtlResult,
@@ -35,7 +36,6 @@ from pipeline_code.etl.common import (
     header_only,
     parse_csv_line,
 )
-from pipeline_code.schema import ColumnSpec, Schema
 
 LOG = logging.getLogger("pipeline_code.etl")
 

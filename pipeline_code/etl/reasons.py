@@ -7,7 +7,7 @@ Column-specific reasons are ``<code>:<column>``.
 
 from __future__ import annotations
 
-from pipeline_code.schema import NUMBER_PATTERN as NUMBER_PATTERN
+from ..schema import NUMBER_PATTERN as NUMBER_PATTERN
 
 REASON_COLUMN = "quarantine_reason"
 REASON_SEPARATOR = ";"

@@ -35,9 +35,10 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from pipeline_code.compat import UTC
-from pipeline_code.etl import reasons as R
-from pipeline_code.etl.common import (
+from ..compat import UTC
+from ..schema import ColumnSpec, Schema
+from . import reasons as R
+from .common import (
     DEFAULT_MAX_QUARANTINE_FRACTION,
     INGEST_PARTITION,
     EtlResult,
@@ -52,7 +53,6 @@ from pipeline_code.etl.common import (
     header_only,
     parse_csv_line,
 )
-from pipeline_code.schema import ColumnSpec, Schema
 
 LOG = logging.getLogger("pipeline_code.etl")
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline_code.schema import ColumnSpec, Schema
+from ..schema import ColumnSpec, Schema
 
 MISSING_GROUP = "(missing)"
 

@@ -35,17 +35,17 @@ import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
 
-from pipeline_code.data.tables import read_table
-from pipeline_code.evaluation.bias import bias_metrics
-from pipeline_code.evaluation.metrics import (
+from ..data.tables import read_table
+from ..schema import Schema
+from ..training.train import features_and_target, load_model_dir
+from .bias import bias_metrics
+from .metrics import (
     DEFAULT_CONFIDENCE_LEVEL,
     binary_classification_metrics,
     confidence_bounds,
     z_value,
 )
-from pipeline_code.evaluation.report import render_report
-from pipeline_code.schema import Schema
-from pipeline_code.training.train import features_and_target, load_model_dir
+from .report import render_report
 
 PROCESSING_ROOT = Path("/opt/ml/processing")
 EVALUATION_FILE = "evaluation.json"
@@ -211,7 +211,7 @@ def compare_champion(
     import tarfile
     import tempfile
 
-    from pipeline_code.retraining.champion import (
+    from ..retraining.champion import (
         ChampionComparison,
         compare_with_champion,
         record_champion_comparison,

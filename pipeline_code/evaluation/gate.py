@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline_code.evaluation.metrics import (
+from .metrics import (
     DEFAULT_CONFIDENCE_LEVEL,
     SCALAR_METRICS,
     lower_confidence_bound,
@@ -245,7 +245,7 @@ def record_quality_gate(
     """Write ``result`` as the ``quality_gate`` section of ``evaluation_file`` and re-render
     the HTML report (``report_file``, default ``report.html`` beside it) so both say which
     value and bound were compared. Returns the updated evaluation."""
-    from pipeline_code.evaluation.report import render_report, report_title
+    from .report import render_report, report_title
 
     path = Path(evaluation_file)
     data = _load(path)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from pipeline_code.evaluation.metric_names import SCALAR_METRICS as SCALAR_METRICS
+from .metric_names import SCALAR_METRICS as SCALAR_METRICS
 
 MAX_CURVE_POINTS = 200
 DEFAULT_CONFIDENCE_LEVEL = 0.95

@@ -61,7 +61,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.inference.errors import (
+from ..schema import Schema, SchemaError
+from .errors import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_MAX_ROWS,
     ENV_MAX_PAYLOAD_BYTES,
@@ -75,8 +76,8 @@ from pipeline_code.inference.errors import (
     ServingLimits,
     UnsupportedMediaTypeError,
 )
-from pipeline_code.inference.model import LoadedModel
-from pipeline_code.inference.parsing import (
+from .model import LoadedModel
+from .parsing import (
     CSV_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
     SUPPORTED_CONTENT_TYPES,
@@ -84,8 +85,7 @@ from pipeline_code.inference.parsing import (
     _media_type,
     parse_request,
 )
-from pipeline_code.inference.validation import frame_from_input
-from pipeline_code.schema import Schema, SchemaError
+from .validation import frame_from_input
 
 __all__ = [
     "CSV_CONTENT_TYPE",

@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.inference.errors import ModelLoadError
-from pipeline_code.schema import ColumnSpec, Schema
+from ..schema import ColumnSpec, Schema
+from .errors import ModelLoadError
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline_code.compat import exact_float_csv_options
-from pipeline_code.inference.errors import (
+from ..compat import exact_float_csv_options
+from .errors import (
     ENV_MAX_PAYLOAD_BYTES,
     ENV_MAX_ROWS,
     BadRequestError,

@@ -54,6 +54,6 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def serve_command(args: argparse.Namespace) -> int:
     """Run the server for parsed arguments until Ctrl-C or SIGTERM; returns the exit status."""
-    from pipeline_code.inference.server import serve
+    from .server import serve
 
     return serve(args.model, port=args.port, quiet=args.quiet)

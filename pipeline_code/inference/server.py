@@ -39,9 +39,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from pipeline_code.compat import extract_tar
-from pipeline_code.inference import handler
-from pipeline_code.inference.serve_cli import DEFAULT_PORT, add_serve_arguments
+from ..compat import extract_tar
+from . import handler
+from .serve_cli import DEFAULT_PORT, add_serve_arguments
 
 HOST = "127.0.0.1"
 __all__ = [
@@ -336,7 +336,7 @@ def start_in_thread(server: ModelServer) -> threading.Thread:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m pipeline_code.inference.server``: the same as ``cdk-mlops serve``."""
-    from pipeline_code.inference.serve_cli import SERVE_DESCRIPTION, serve_command
+    from .serve_cli import SERVE_DESCRIPTION, serve_command
 
     parser = argparse.ArgumentParser(
         prog="python -m pipeline_code.inference.server",

@@ -18,20 +18,20 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.inference.errors import (
+from ..schema import Schema, parse_number
+from .errors import (
     ENV_MAX_ROWS,
     BadRequestError,
     PayloadTooLargeError,
     ServingLimits,
 )
-from pipeline_code.inference.model import (
+from .model import (
     LoadedModel,
     _CategoricalCheck,
     _model_frame,
     _NumericCheck,
 )
-from pipeline_code.inference.parsing import CSV_CONTENT_TYPE, ParsedInput
-from pipeline_code.schema import Schema, parse_number
+from .parsing import CSV_CONTENT_TYPE, ParsedInput
 
 _MAX_ROWS_IN_MESSAGE = 3
 

@@ -29,9 +29,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.monitoring import formats
-from pipeline_code.monitoring.columns import coerce_numeric, normalize_strings
-from pipeline_code.monitoring.stats import (
+from ..schema import ColumnSpec, Schema
+from . import formats
+from .columns import coerce_numeric, normalize_strings
+from .stats import (
     DEFAULT_SKETCH_SIZE,
     NumericSummary,
     equal_width_buckets,
@@ -39,7 +40,6 @@ from pipeline_code.monitoring.stats import (
     summarize_categorical,
     summarize_numeric,
 )
-from pipeline_code.schema import ColumnSpec, Schema
 
 DEFAULT_INPUT = "/opt/ml/processing/input/baseline"
 DEFAULT_SCHEMA = "/opt/ml/processing/input/schema/schema.json"

@@ -31,10 +31,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.evaluation.bias import MISSING_GROUP, _groups, bias_metrics
-from pipeline_code.monitoring import formats
-from pipeline_code.monitoring.metric_lines import BIAS_METRICS
-from pipeline_code.schema import Schema
+from ..evaluation.bias import MISSING_GROUP, _groups, bias_metrics
+from ..schema import Schema
+from . import formats
+from .metric_lines import BIAS_METRICS
 
 DEFAULT_MIN_DISPARATE_IMPACT = 0.8
 DEFAULT_MAX_DIFFERENCE = 0.1

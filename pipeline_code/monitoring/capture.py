@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.compat import UTC
+from ..compat import UTC
 
 CSV_CONTENT_TYPE = "text/csv"
 JSON_CONTENT_TYPE = "application/json"
@@ -137,7 +137,7 @@ def write_capture_files(
         raise ValueError(f"rows_per_request must be at least 1, got {rows_per_request}")
     if interval_seconds < 0:
         raise ValueError(f"interval_seconds must not be negative, got {interval_seconds}")
-    from pipeline_code.inference.handler import encode_predictions
+    from ..inference.handler import encode_predictions
 
     labels = (probs >= decision_threshold).astype(np.int64)
     start = (start_time or datetime.now(UTC)).astimezone(UTC)
@@ -418,9 +418,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import sys
     import tempfile
 
-    from pipeline_code.inference import handler
-    from pipeline_code.inference.server import resolve_model_dir
-    from pipeline_code.monitoring.baseline import read_table
+    from ..inference import handler
+    from ..inference.server import resolve_model_dir
+    from .baseline import read_table
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument(

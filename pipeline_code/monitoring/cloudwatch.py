@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pipeline_code.compat import UTC
-from pipeline_code.monitoring import formats
+from ..compat import UTC
+from . import formats
 
 if TYPE_CHECKING:
-    from pipeline_code.monitoring.drift import DriftReport
+    from .drift import DriftReport
 
 
 def emit_cloudwatch_metrics(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipeline_code.monitoring.stats import FloatArray
+from .stats import FloatArray
 
 
 @dataclass(frozen=True)

@@ -54,12 +54,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline_code.monitoring import formats
-from pipeline_code.monitoring.baseline import numeric_feature_statistics, summary_statistics
-from pipeline_code.monitoring.capture import BadRecord, CaptureData, read_capture_files
-from pipeline_code.monitoring.cloudwatch import emit_cloudwatch_metrics as emit_cloudwatch_metrics
-from pipeline_code.monitoring.columns import coerce_numeric, normalize_strings
-from pipeline_code.monitoring.stats import (
+from ..schema import Schema
+from . import formats
+from .baseline import numeric_feature_statistics, summary_statistics
+from .capture import BadRecord, CaptureData, read_capture_files
+from .cloudwatch import emit_cloudwatch_metrics as emit_cloudwatch_metrics
+from .columns import coerce_numeric, normalize_strings
+from .stats import (
     DEFAULT_SIGNIFICANCE,
     DEFAULT_SKETCH_SIZE,
     EffectiveSize,
@@ -73,7 +74,6 @@ from pipeline_code.monitoring.stats import (
     summarize_categorical,
     summarize_numeric,
 )
-from pipeline_code.schema import Schema
 
 DEFAULT_CAPTURE = "/opt/ml/processing/input/endpoint"
 DEFAULT_BASELINE = "/opt/ml/processing/baseline"

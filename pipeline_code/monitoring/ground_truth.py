@@ -38,9 +38,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.compat import UTC
-from pipeline_code.monitoring.capture import BadRecord
-from pipeline_code.schema import Schema
+from ..compat import UTC
+from ..schema import Schema
+from .capture import BadRecord
 
 GROUND_TRUTH_PREFIX = "ground-truth"
 SENSITIVE_KEY = "sensitiveAttributes"

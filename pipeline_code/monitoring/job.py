@@ -45,18 +45,19 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.monitoring import (
+from ..schema import Schema
+from . import (
     bias_drift,
     formats,
     model_quality,
     prediction_drift,
     scale_out,
 )
-from pipeline_code.monitoring import job_contract as jc
-from pipeline_code.monitoring import metric_lines as ml
-from pipeline_code.monitoring.capture import CaptureData
-from pipeline_code.monitoring.columns import normalize_strings
-from pipeline_code.monitoring.drift import (
+from . import job_contract as jc
+from . import metric_lines as ml
+from .capture import CaptureData
+from .columns import normalize_strings
+from .drift import (
     DEFAULT_COMPLETENESS_TOLERANCE,
     FeatureDrift,
     _baseline_sketch,
@@ -68,19 +69,18 @@ from pipeline_code.monitoring.drift import (
     _Pending,
     load_baseline,
 )
-from pipeline_code.monitoring.ground_truth import (
+from .ground_truth import (
     join_labels,
     read_ground_truth,
     sensitive_values,
 )
-from pipeline_code.monitoring.stats import (
+from .stats import (
     DEFAULT_SIGNIFICANCE,
     DEFAULT_SKETCH_SIZE,
     EffectiveSize,
     RowHasher,
     effective_size,
 )
-from pipeline_code.schema import Schema
 
 
 @dataclass(frozen=True)
@@ -448,7 +448,7 @@ def _numeric_feature(
     compare: bool,
     sketch_size: int,
 ) -> tuple[FeatureDrift, dict[str, Any], _Pending | None, scale_out.NumericResult]:
-    from pipeline_code.monitoring.baseline import numeric_feature_statistics
+    from .baseline import numeric_feature_statistics
 
     sketch, resolution = _baseline_sketch(base_stat)
     r = scale_out.finish_numeric(merged, sketch, sketch_size)
@@ -499,7 +499,7 @@ def _data_quality(
     result: JobResult,
     emit: Any,
 ) -> EffectiveSize | None:
-    from pipeline_code.monitoring.stats import CategoricalSummary, categorical_linf
+    from .stats import CategoricalSummary, categorical_linf
 
     dq = _config(constraints, cfg.threshold, cfg.completeness_tolerance, cfg.significance)
     base_stats = {f["name"]: f for f in statistics["features"]}
@@ -688,7 +688,7 @@ def _parse_time(text: str | None, flag: str) -> datetime | None:
         ) from None
     if ts.tzinfo is None:
         raise ValueError(f"{flag} {text!r} has no time zone; capture times are UTC, add 'Z'")
-    from pipeline_code.compat import UTC
+    from ..compat import UTC
 
     return ts.astimezone(UTC)
 

@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pipeline_code.monitoring import job_contract as jc
+from . import job_contract as jc
 
 #: The key that marks a metric line (the metric filter pattern selects on it).
 MARKER = "cdk_mlops_metric"

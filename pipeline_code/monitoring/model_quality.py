@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pipeline_code.evaluation.metrics import SCALAR_METRICS, binary_classification_metrics
-from pipeline_code.monitoring import formats
+from ..evaluation.metrics import SCALAR_METRICS, binary_classification_metrics
+from . import formats
 
 SCORE_BINS = 10_000
 MAX_BOOTSTRAP_ROWS = 100_000

@@ -24,9 +24,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.monitoring import formats
-from pipeline_code.monitoring.baseline import build_baseline
-from pipeline_code.schema import Schema
+from ..schema import Schema
+from . import formats
+from .baseline import build_baseline
 
 SCORE_COLUMN = "prediction_score"
 STATISTICS_FILE = "prediction_statistics.json"

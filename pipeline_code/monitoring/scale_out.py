@@ -47,10 +47,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipeline_code.monitoring import formats
-from pipeline_code.monitoring.capture import BadRecord, CaptureData, _Reader
-from pipeline_code.monitoring.columns import coerce_numeric, normalize_strings
-from pipeline_code.monitoring.stats import (
+from . import formats
+from .capture import BadRecord, CaptureData, _Reader
+from .columns import coerce_numeric, normalize_strings
+from .stats import (
     DEFAULT_SKETCH_SIZE,
     KLL_BUCKETS,
     PSI_BUCKETS,

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline_code.data.tables import resolve_schema
-from pipeline_code.processing.dataset import dataset_fingerprint, read_curated
-from pipeline_code.schema import Schema
+from ..data.tables import resolve_schema
+from ..schema import Schema
+from .dataset import dataset_fingerprint, read_curated
 
 PROCESSING_ROOT = Path("/opt/ml/processing")
 DATA_VERSION_FILE = "data_version.json"

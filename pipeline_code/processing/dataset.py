@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline_code.data.tables import coerce_clean, data_files
-from pipeline_code.etl.common import INGEST_PARTITION
-from pipeline_code.schema import Schema
+from ..data.tables import coerce_clean, data_files
+from ..etl.common import INGEST_PARTITION
+from ..schema import Schema
 
 #: Bump when the canonical form below changes (old and new versions must never collide).
 FINGERPRINT_FORMAT = b"cdk-mlops dataset v1"

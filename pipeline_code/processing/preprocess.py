@@ -36,9 +36,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline_code.data.tables import TABLE_FORMATS, resolve_schema, write_table
-from pipeline_code.processing.dataset import dataset_fingerprint, id_buckets, read_curated
-from pipeline_code.schema import Schema
+from ..data.tables import TABLE_FORMATS, resolve_schema, write_table
+from ..schema import Schema
+from .dataset import dataset_fingerprint, id_buckets, read_curated
 
 PROCESSING_ROOT = Path("/opt/ml/processing")
 SPLITS: tuple[str, ...] = ("train", "validation", "test")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline_code.compat import UTC
+from ..compat import UTC
 
 APPROVAL_STATUSES: tuple[str, ...] = ("PendingManualApproval", "Approved", "Rejected")
 DEFAULT_APPROVAL = "PendingManualApproval"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from pipeline_code.evaluation.gate import _load, _lookup, _to_float
+from ..evaluation.gate import _load, _lookup, _to_float
 
 SECTION: Final = "champion_challenger"
 """Key of the comparison in the challenger's ``evaluation.json``."""

@@ -57,10 +57,10 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from pipeline_code.compat import UTC, extract_tar
-from pipeline_code.data.tables import read_table, resolve_schema
-from pipeline_code.schema import Schema
-from pipeline_code.training.inference_code import CODE_DIR, copy_inference_code
+from ..compat import UTC, extract_tar
+from ..data.tables import read_table, resolve_schema
+from ..schema import Schema
+from .inference_code import CODE_DIR, copy_inference_code
 
 MODEL_FILE = "model.joblib"
 SCHEMA_FILE = "schema.json"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import re
 import shutil
+import subprocess
+import sys
 import tarfile
 import zipfile
 from dataclasses import dataclass
@@ -280,3 +282,51 @@ def test_fails_when_code_dir_does_not_exist(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     with pytest.raises(ValueError, match=re.escape(str(missing))):
         PipelineCode(fresh_stack(), "Code", code_dir=missing)
+
+
+def test_the_glue_entry_script_runs_a_renamed_package_without_pipeline_code(
+    tmp_path: Path,
+) -> None:
+    # Glue runs the script file itself with the code zip on the path (--extra-py-files); the
+    # package's own etl/glue_job.py imports relatively, so the script is a shim naming it.
+    code = copy_pipeline_code(tmp_path / "fraud_ml")
+    bundles = build_bundles(code)
+    shim = bundles.glue_entry_path.read_text()
+    assert "from fraud_ml.etl.glue_job import main" in shim
+    runner = (
+        "import runpy, sys\n"
+        "sys.modules['pipeline_code'] = None\n"  # only the team's package is shipped
+        "sys.argv = ['glue_entry.py', '--help']\n"
+        f"runpy.run_path({str(bundles.glue_entry_path)!r}, run_name='__main__')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", runner],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--input_path" in result.stdout
+
+
+def test_glue_etl_uploads_the_entry_shim(tmp_path: Path) -> None:
+    from cdk_mlops.constructs import GlueEtl
+
+    stack = cdk.Stack(new_app(), "Glue")
+    code = PipelineCode(stack, "Code", code_dir=copy_pipeline_code(tmp_path / "fraud_ml"))
+    key = cdk.aws_kms.Key(stack, "Key")
+    etl = GlueEtl(
+        stack,
+        "Etl",
+        raw_bucket=cdk.aws_s3.Bucket(stack, "Raw"),
+        curated_bucket=cdk.aws_s3.Bucket(stack, "Curated"),
+        encryption_key=key,
+        logs_key=key,
+        code=code,
+    )
+    script = etl.node.find_child("Script")
+    assert isinstance(script, cdk.aws_s3_assets.Asset)
+    # asset staging is off in tests: the asset is the shim file itself
+    assert Path(script.asset_path) == code.glue_entry_path
