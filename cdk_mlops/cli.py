@@ -106,6 +106,19 @@ def _infer_schema(args: argparse.Namespace) -> int:
     return infer_schema_command(args)
 
 
+def _lineage_arguments(parser: argparse.ArgumentParser) -> None:
+    from pipeline_code.registry.lineage import add_lineage_arguments
+
+    add_lineage_arguments(parser)
+
+
+def _lineage(args: argparse.Namespace) -> int:
+    # standard library only: works without the ml extra
+    from pipeline_code.registry.lineage import lineage_command
+
+    return lineage_command(args)
+
+
 def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     from pipeline_code.cli import add_generate_arguments
 
@@ -237,6 +250,19 @@ def subcommands() -> tuple[Subcommand, ...]:
             run=_deploy_local,
             extra=ML_EXTRA,
             raw_description=True,
+        ),
+        Subcommand(
+            name="lineage",
+            help="what a model version in the local registry was made from (code, data, metrics)",
+            description=(
+                "Print a model version's lineage from the local registry that run-local or "
+                "run-pipeline wrote: the model, code and data hashes it was registered with, "
+                "whether each still matches (unchanged, changed, missing), its evaluation "
+                "metrics and the versions it was retrained from. Exit status: 0 printed, 1 an "
+                "unreadable record, 2 no such registry, group or version."
+            ),
+            add_arguments=_lineage_arguments,
+            run=_lineage,
         ),
         Subcommand(
             name="check",

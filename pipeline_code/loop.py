@@ -358,12 +358,16 @@ def run_loop(
         return loop
 
     with progress.step("register v2") as rec:
+        # trained on both days: version 1's data files and the second day's
+        first_day = [
+            r["path"] for r in registry.get(group, version).description.get("DataLineage", [])
+        ]
         package = registry.register(
             group,
             challenger,
             evaluation=eval_dir / EVALUATION_FILE,
             report=eval_dir / REPORT_FILE,
-            data_paths=[raw2],
+            data_paths=[*first_day, raw2],
             description=f"drift retraining of version {version}: {record['message']}",
             metadata={"schema": schema.name, "retrained_from": version, "seed": seed},
         )

@@ -78,6 +78,33 @@ def hash_paths(paths: Iterable[str | Path], *, suffixes: tuple[str, ...] | None 
     return digest.hexdigest()
 
 
+def data_lineage(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
+    """``path``, ``sha256`` and ``bytes`` of every file under ``paths`` (folders walked, sorted;
+    hidden files, caches and Spark markers skipped, as in :func:`hash_paths`), as registration
+    records them."""
+    records: list[dict[str, Any]] = []
+    for given in paths:
+        root = Path(given).resolve()
+        files = (
+            sorted(
+                p
+                for p in root.rglob("*")
+                if p.is_file() and not any(_skipped(part) for part in p.relative_to(root).parts)
+            )
+            if root.is_dir()
+            else [root]
+        )
+        for path in files:
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            records.append(
+                {"path": str(path), "sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+            )
+    return records
+
+
 def code_sha256() -> str:
     """The hash of the ``pipeline_code`` package sources (``.py`` and ``.json``)."""
     return hash_paths([PIPELINE_CODE_DIR], suffixes=(".py", ".json"))
@@ -203,6 +230,9 @@ class LocalModelRegistry:
                     }
                 },
             },
+            # Each training data file as it was: enough to reproduce the version, or to see
+            # that the data changed since (``cdk-mlops lineage``).
+            "DataLineage": data_lineage(data_list),
             "CustomerMetadataProperties": {
                 "code_sha256": code_sha256(),
                 "data_sha256": hash_paths(data_list) if data_list else "",

@@ -53,6 +53,12 @@ def test_drift_retrains_and_registers_a_challenger_at_least_as_good(tmp_path: Pa
         (tmp_path / "registry" / "customer-churn" / "version-1" / "model-package.json").read_text()
     )
     assert v1["ModelApprovalStatus"] == "Approved"
+    # lineage: version 2 was trained on both days, version 1 on the first
+    v2_files = [
+        r["path"] for r in json.loads((v2 / "model-package.json").read_text())["DataLineage"]
+    ]
+    v1_files = [r["path"] for r in v1["DataLineage"]]
+    assert len(v1_files) == 1 and v2_files[:-1] == v1_files and v2_files[-1] != v1_files[0]
 
 
 def test_undrifted_day_raises_no_alarm_and_starts_nothing(tmp_path: Path) -> None:
