@@ -27,6 +27,8 @@ from .local import (
 )
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
+#: Model package metadata printed as recorded (the pipeline's data and model card fields).
+_RECORDED = ("data_version", "training_data", "intended_use", "quality_metric", "quality_value")
 
 
 class LineageError(ValueError):
@@ -134,6 +136,9 @@ def lineage(root: str | Path, group: str, version: str | int) -> dict[str, Any]:
         "data": {"sha256": meta.get("data_sha256", ""), "files": files},
         "metrics": _metrics(package),
         "retrained_from": chain,
+        # what a SageMaker pipeline records instead of files (run-pipeline): the data version
+        # it computed, where the training split was, and the model card's fields
+        "recorded": {k: meta[k] for k in _RECORDED if k in meta},
     }
 
 
@@ -157,7 +162,8 @@ def render(info: dict[str, Any]) -> str:
         for f in info["data"]["files"]
     ]
     if not info["data"]["files"]:
-        lines.append("    (no per-file record: registered before data lineage was kept)")
+        lines.append("    (no per-file record: a pipeline's version records the data below)")
+    lines += [f"  {key}: {value}" for key, value in info["recorded"].items()]
     if info["metrics"]:
         lines.append(
             "  metrics "

@@ -122,3 +122,22 @@ def test_an_unreadable_record_exits_1(registry: Path, capsys: pytest.CaptureFixt
     (registry / GROUP / "version-2" / "model-package.json").write_text("{not json")
     assert _run([str(registry), GROUP, "2"]) == EXIT_ERROR
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_a_pipeline_version_shows_what_the_pipeline_recorded(tmp_path: Path) -> None:
+    # run-pipeline registers no files: the data version and training split location instead
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"m")
+    root = tmp_path / "registry"
+    LocalModelRegistry(root).register(
+        GROUP, model, evaluation=_evaluation(tmp_path / "e.json", 0.9),
+        metadata={"data_version": "abc123", "training_data": "s3://b/train", "quality_value": "0.9"},
+    )  # fmt: skip
+    info = lineage(root, GROUP, 1)
+    assert info["data"]["files"] == []
+    assert info["recorded"] == {
+        "data_version": "abc123",
+        "training_data": "s3://b/train",
+        "quality_value": "0.9",
+    }
+    assert "data_version: abc123" in render(info)
