@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -45,6 +46,8 @@ class RepeatableSettings:
         (``shared_artifacts_bucket_name``) and need a concrete ``env``. Default none.
     :param intended_use: what the model is for, recorded on every model version (the model
         card's intended use). Default: not recorded.
+    :param etl_worker_type: the Glue job's workers. Default G.1X (see the GlueEtl page's sizing).
+    :param etl_workers: how many (2 to 299). Default 2.
     """
 
     code_dir: Path | str | None = None
@@ -58,6 +61,8 @@ class RepeatableSettings:
     alerts_topic: sns.ITopic | None = None
     model_consumer_accounts: Sequence[str] = ()
     intended_use: str | None = None
+    etl_worker_type: glue.WorkerType = glue.WorkerType.G_1X
+    etl_workers: int = 2
 
 
 class RepeatableLevel(Construct):
@@ -106,6 +111,8 @@ class RepeatableLevel(Construct):
             schema_file=self.code.code_dir / "schemas" / f"{s.schema}.json",
             schedule=s.etl_schedule,
             max_quarantine_fraction=s.max_quarantine_fraction,
+            worker_type=s.etl_worker_type,
+            number_of_workers=s.etl_workers,
         )
         self.registry = ModelRegistry(
             self,

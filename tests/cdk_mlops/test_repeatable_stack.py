@@ -338,3 +338,21 @@ def test_fails_when_the_group_name_is_invalid() -> None:
 def test_fails_when_code_dir_is_not_a_package(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"PipelineCode at [\w/]+: code_dir=.*__init__.py"):
         RepeatableStack(new_app(), "Bad", repeatable=RepeatableSettings(code_dir=tmp_path))
+
+
+def test_the_etl_workers_are_settings() -> None:
+    from aws_cdk import aws_glue as glue
+    from aws_cdk.assertions import Template
+
+    from cdk_mlops.levels import RepeatableSettings
+    from cdk_mlops.stacks import RepeatableStack
+    from tests.cdk_mlops.helpers import new_app
+
+    stack = RepeatableStack(
+        new_app(),
+        "Sized",
+        repeatable=RepeatableSettings(etl_worker_type=glue.WorkerType.G_2X, etl_workers=10),
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Glue::Job", {"WorkerType": "G.2X", "NumberOfWorkers": 10}
+    )
