@@ -119,6 +119,18 @@ def _lineage(args: argparse.Namespace) -> int:
     return lineage_command(args)
 
 
+def _new_arguments(parser: argparse.ArgumentParser) -> None:
+    from cdk_mlops.scaffold import add_new_arguments
+
+    add_new_arguments(parser)
+
+
+def _new(args: argparse.Namespace) -> int:
+    from cdk_mlops.scaffold import new_command
+
+    return new_command(args)
+
+
 def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     from pipeline_code.cli import add_generate_arguments
 
@@ -250,6 +262,18 @@ def subcommands() -> tuple[Subcommand, ...]:
             run=_deploy_local,
             extra=ML_EXTRA,
             raw_description=True,
+        ),
+        Subcommand(
+            name="new",
+            help="create a new ML project repository on cdk-mlops (app, code, tests, CI)",
+            description=(
+                "Create a new ML project in FOLDER: the team's own code package (a copy of "
+                "pipeline_code under the project's name), an app.py with the chosen level's "
+                "stack on it, cdk.json, tests, a Makefile whose make synth and make test pass "
+                "as created, a CI workflow and a README."
+            ),
+            add_arguments=_new_arguments,
+            run=_new,
         ),
         Subcommand(
             name="lineage",
