@@ -12,7 +12,9 @@ Layout (one folder per model package group, one per version, numbered from 1)::
 (``ModelPackageGroupName``, ``ModelPackageVersion``, ``ModelApprovalStatus``,
 ``ModelMetrics``, ``DriftCheckBaselines``, ``CustomerMetadataProperties``...), and records
 ``code_sha256`` (the ``pipeline_code`` tree) and ``data_sha256`` (the training data) so a
-version can be traced to the exact code and data that made it. New versions start as
+version can be traced to the exact code and data that made it; ``DataLineage`` (path, sha256
+and size of each training file) and ``CodeLineage`` (the code folder and its hash) let
+``cdk-mlops lineage`` check each against what is there now. New versions start as
 ``PendingManualApproval``, as in SageMaker.
 """
 
@@ -105,9 +107,10 @@ def data_lineage(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
     return records
 
 
-def code_sha256() -> str:
-    """The hash of the ``pipeline_code`` package sources (``.py`` and ``.json``)."""
-    return hash_paths([PIPELINE_CODE_DIR], suffixes=(".py", ".json"))
+def code_sha256(folder: str | Path = PIPELINE_CODE_DIR) -> str:
+    """The hash of a code package's sources (``.py`` and ``.json``); by default this
+    ``pipeline_code`` package's."""
+    return hash_paths([folder], suffixes=(".py", ".json"))
 
 
 def _now() -> str:
@@ -209,6 +212,7 @@ class LocalModelRegistry:
         if report is not None and Path(report).is_file():
             shutil.copy2(report, path / "report.html")
         data_list = list(data_paths)
+        code = code_sha256()
         package: dict[str, Any] = {
             "ModelPackageGroupName": group,
             "ModelPackageVersion": version,
@@ -233,8 +237,11 @@ class LocalModelRegistry:
             # Each training data file as it was: enough to reproduce the version, or to see
             # that the data changed since (``cdk-mlops lineage``).
             "DataLineage": data_lineage(data_list),
+            # The folder the code hash covers: a team's renamed copy of pipeline_code is
+            # compared with itself, not with the installed pipeline_code.
+            "CodeLineage": {"path": str(PIPELINE_CODE_DIR), "sha256": code},
             "CustomerMetadataProperties": {
-                "code_sha256": code_sha256(),
+                "code_sha256": code,
                 "data_sha256": hash_paths(data_list) if data_list else "",
                 "model_sha256": hash_paths([path / "model.tar.gz"]),
                 **{k: str(v) for k, v in (metadata or {}).items()},

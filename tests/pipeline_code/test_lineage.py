@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,13 @@ from pipeline_code.registry.lineage import (
     EXIT_ERROR,
     EXIT_USAGE,
     LineageError,
+    LineageRecordError,
     add_lineage_arguments,
     lineage,
     lineage_command,
     render,
 )
-from pipeline_code.registry.local import LocalModelRegistry, code_sha256
+from pipeline_code.registry.local import PIPELINE_CODE_DIR, LocalModelRegistry, code_sha256
 
 GROUP = "customer-churn"
 
@@ -56,6 +58,7 @@ def test_a_fresh_version_is_unchanged_everywhere(registry: Path) -> None:
     assert info["model"]["state"] == "unchanged"
     assert info["code"] == {
         "sha256": code_sha256(),
+        "path": str(PIPELINE_CODE_DIR),
         "current_sha256": code_sha256(),
         "state": "unchanged",
     }
@@ -118,10 +121,130 @@ def test_the_command_prints_text_or_json_and_exits_2_on_bad_input(
     assert "known versions: [1, 2]" in capsys.readouterr().err
 
 
-def test_an_unreadable_record_exits_1(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (registry / GROUP / "version-2" / "model-package.json").write_text("{not json")
-    assert _run([str(registry), GROUP, "2"]) == EXIT_ERROR
-    assert "cannot read" in capsys.readouterr().err
+def _package_file(registry: Path, version: int) -> Path:
+    return registry / GROUP / f"version-{version}" / "model-package.json"
+
+
+def _edit(registry: Path, version: int, **changes: object) -> None:
+    path = _package_file(registry, version)
+    package = json.loads(path.read_text())
+    for key, value in changes.items():
+        if value is None:
+            package.pop(key, None)
+        else:
+            package[key] = value
+    path.write_text(json.dumps(package))
+
+
+@pytest.mark.parametrize(
+    ("version", "damage", "message"),
+    [
+        ("latest", lambda r: _package_file(r, 2).write_text("{not json"), "version-2/model-package.json is not valid JSON"),
+        ("2", lambda r: _package_file(r, 2).write_text("[1, 2]"), "holds a JSON list, not an object"),
+        ("2", lambda r: _edit(r, 2, ModelApprovalStatus=None), "lacks ModelApprovalStatus"),
+        ("2", lambda r: _edit(r, 2, DataLineage={"a": 1}), "DataLineage is a dict, not a list"),
+        ("2", lambda r: _edit(r, 2, DataLineage=[{"path": "x"}]), r"DataLineage\[0\] is \{'path': 'x'\}"),
+        ("2", lambda r: (r / GROUP / "version-2" / "evaluation.json").write_text("nope"), "version-2/evaluation.json is not valid JSON"),
+        # the parent named by retrained_from is read too, and named when it is broken
+        ("2", lambda r: _package_file(r, 1).write_text("{"), "version-1/model-package.json is not valid JSON"),
+    ],
+)  # fmt: skip
+def test_fails_when_a_record_is_malformed_naming_the_file_and_the_fix(
+    registry: Path,
+    capsys: pytest.CaptureFixture[str],
+    version: str,
+    damage: Callable[[Path], object],
+    message: str,
+) -> None:
+    damage(registry)
+    with pytest.raises(LineageRecordError, match=message) as caught:
+        lineage(registry, GROUP, version)
+    assert "register the version again" in str(caught.value)
+    assert _run([str(registry), GROUP, version]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("cdk-mlops lineage: ") and err.count("\n") == 1
+
+
+def test_a_broken_version_does_not_hide_the_others(registry: Path) -> None:
+    _package_file(registry, 2).write_text("{")
+    assert lineage(registry, GROUP, 1)["version"] == 1
+
+
+def test_the_version_may_be_given_as_its_folder_name(registry: Path) -> None:
+    assert lineage(registry, GROUP, "version-1")["version"] == 1
+    with pytest.raises(LineageError, match="customer-churn/0 does not exist"):
+        lineage(registry, GROUP, "0")
+
+
+def test_an_empty_registry_lists_no_groups(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(
+        LineageError, match=r"group 'customer-churn' has no versions .* groups: \[\]"
+    ):
+        lineage(tmp_path / "empty", GROUP, "latest")
+
+
+def test_a_missing_model_is_reported(registry: Path) -> None:
+    (registry / GROUP / "version-1" / "model.tar.gz").unlink()
+    info = lineage(registry, GROUP, 1)
+    assert info["model"]["state"] == "missing"
+    assert "missing" in render(info).splitlines()[1]
+
+
+def test_the_chain_follows_every_parent_and_stops_at_a_cycle_or_a_missing_one(
+    registry: Path, tmp_path: Path
+) -> None:
+    model, evaluation = tmp_path / "model.tar.gz", _evaluation(tmp_path / "e3.json", 0.9)
+    LocalModelRegistry(registry).register(
+        GROUP, model, evaluation=evaluation, metadata={"retrained_from": 2}
+    )
+    assert lineage(registry, GROUP, 3)["retrained_from"] == [2, 1]
+    assert "retrained from version 2 <- version 1" in render(lineage(registry, GROUP, 3))
+    _edit(registry, 1, CustomerMetadataProperties={"retrained_from": "3"})  # a cycle
+    assert lineage(registry, GROUP, 3)["retrained_from"] == [2, 1]
+    _edit(registry, 1, CustomerMetadataProperties={"retrained_from": "7"})  # not here
+    info = lineage(registry, GROUP, 3)
+    assert (info["retrained_from"], info["retrained_from_missing"]) == ([2, 1, 7], 7)
+    assert "version 7 (not in this registry)" in render(info)
+
+
+def test_code_is_compared_with_the_folder_it_was_recorded_from(
+    registry: Path, tmp_path: Path
+) -> None:
+    # a team's renamed copy of pipeline_code: its own folder, not the installed package
+    code = tmp_path / "team_code"
+    code.mkdir()
+    (code / "train.py").write_text("print(1)\n")
+    recorded = code_sha256(code)
+    package = json.loads(_package_file(registry, 1).read_text())
+    package["CodeLineage"] = {"path": str(code), "sha256": recorded}
+    package["CustomerMetadataProperties"]["code_sha256"] = recorded
+    _package_file(registry, 1).write_text(json.dumps(package))
+    info = lineage(registry, GROUP, 1)
+    assert (info["code"]["path"], info["code"]["state"]) == (str(code), "unchanged")
+    (code / "train.py").write_text("print(2)\n")
+    info = lineage(registry, GROUP, 1)
+    assert info["code"]["state"] == "changed"
+    assert f"changed    {code}  (now {code_sha256(code)[:16]})" in render(info)
+    # the folder is gone: compared with the installed pipeline_code instead
+    (code / "train.py").unlink()
+    code.rmdir()
+    assert lineage(registry, GROUP, 1)["code"]["path"] == str(PIPELINE_CODE_DIR)
+
+
+def test_registration_records_the_code_folder(registry: Path) -> None:
+    package = json.loads(_package_file(registry, 1).read_text())
+    assert package["CodeLineage"] == {"path": str(PIPELINE_CODE_DIR), "sha256": code_sha256()}
+    assert package["CustomerMetadataProperties"]["code_sha256"] == code_sha256()
+
+
+def test_an_old_record_without_lineage_says_what_is_not_recorded(registry: Path) -> None:
+    _edit(registry, 1, DataLineage=None, CodeLineage=None, CustomerMetadataProperties={})
+    info = lineage(registry, GROUP, 1)
+    assert info["code"]["state"] == "not recorded"
+    assert info["model"]["state"] == "not recorded"
+    assert info["data"] == {"sha256": "", "files": []}
+    assert "    (no per-file record)" in render(info).splitlines()
 
 
 def test_a_pipeline_version_shows_what_the_pipeline_recorded(tmp_path: Path) -> None:
