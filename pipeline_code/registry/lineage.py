@@ -13,7 +13,6 @@ version).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -25,6 +24,7 @@ from .local import (
     LocalModelRegistry,
     RegistryError,
     code_sha256,
+    file_sha256,
     hash_paths,
 )
 
@@ -52,14 +52,6 @@ class LineageError(ValueError):
 
 class LineageRecordError(ValueError):
     """A version's record exists but cannot be read; the message names the file and the fix."""
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -146,7 +138,7 @@ def _data_files(package_file: Path, records: Any) -> list[dict[str, Any]]:
         path = Path(record["path"])
         if not path.is_file():
             state = "missing"
-        elif _file_sha256(path) != record["sha256"]:
+        elif file_sha256(path) != record["sha256"]:
             state = "changed"
         else:
             state = "unchanged"

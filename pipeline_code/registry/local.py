@@ -80,6 +80,15 @@ def hash_paths(paths: Iterable[str | Path], *, suffixes: tuple[str, ...] | None 
     return digest.hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 of one file's contents (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def data_lineage(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
     """``path``, ``sha256`` and ``bytes`` of every file under ``paths`` (folders walked, sorted;
     hidden files, caches and Spark markers skipped, as in :func:`hash_paths`), as registration
@@ -97,12 +106,8 @@ def data_lineage(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
             else [root]
         )
         for path in files:
-            digest = hashlib.sha256()
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
             records.append(
-                {"path": str(path), "sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+                {"path": str(path), "sha256": file_sha256(path), "bytes": path.stat().st_size}
             )
     return records
 
