@@ -7,7 +7,8 @@ exactly when the code does.
 - ``pipeline_code.zip``: the package at the zip root. Glue imports it from ``--extra-py-files``;
   SageMaker jobs unpack it (``cdk_mlops.pipelines.training.BOOTSTRAP``).
 - ``sourcedir.tar.gz``: the package plus an ``inference.py`` shim at the root, the layout the
-  SageMaker scikit-learn serving container expects in ``SAGEMAKER_SUBMIT_DIRECTORY``.
+  SageMaker scikit-learn serving container expects in ``SAGEMAKER_SUBMIT_DIRECTORY``, and a
+  ``train.py`` shim, the script a tuning job's training toolkit runs (``sagemaker_program``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ INFERENCE_SHIM = (
 )
 
 
+#: ``train.py`` at the source-dir root: the training toolkit runs it as a script (a tuning job
+#: has no container entry point), with the hyperparameters as ``--name value`` arguments.
+TRAIN_SHIM = (
+    '"""Entry point for the SageMaker training toolkit (sagemaker_program): runs the training\n'
+    'module named by CDK_MLOPS_TRAIN_MODULE (default {package}.training.train)."""\n'
+    "import os\n"
+    "import runpy\n\n"
+    "runpy.run_module(\n"
+    '    os.environ.get("CDK_MLOPS_TRAIN_MODULE") or "{package}.training.train",\n'
+    '    run_name="__main__",\n'
+    ")\n"
+)
+
 #: The Glue job's entry script. Glue runs the script file itself (not ``python -m``), so the
 #: package's ``etl/glue_job.py``, whose imports are relative, is imported from the package that
 #: ``--extra-py-files`` ships, by its name.
@@ -42,6 +56,9 @@ GLUE_SHIM = (
     "from {package}.etl.glue_job import main\n\n"
     "raise SystemExit(main())\n"
 )
+
+
+_LAYOUT = "2"
 
 
 @dataclass(frozen=True)
@@ -98,19 +115,24 @@ def build_bundles(code_dir: Path = PIPELINE_CODE_DIR) -> CodeBundles:
     """
     root = Path(code_dir).resolve()
     files = _sources(root)
-    shim = INFERENCE_SHIM.format(package=root.name).encode()
+    shims = [
+        ("inference.py", INFERENCE_SHIM.format(package=root.name).encode()),
+        ("train.py", TRAIN_SHIM.format(package=root.name).encode()),
+    ]
     digest = hashlib.sha256()
     for name, data in files:
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     version = digest.hexdigest()[:16]
-    out = Path(tempfile.gettempdir()) / "cdk-mlops-bundles" / version
+    # The bundle layout's own version is in the folder name: a cached folder of an older layout
+    # (e.g. without train.py) is never reused.
+    out = Path(tempfile.gettempdir()) / "cdk-mlops-bundles" / f"{version}-{_LAYOUT}"
     zip_path, tar_path = out / "pipeline_code.zip", out / "sourcedir.tar.gz"
     glue_path = out / "glue_entry.py"
     if not (zip_path.exists() and tar_path.exists() and glue_path.exists()):
         out.mkdir(parents=True, exist_ok=True)
         for path, data in (
             (zip_path, _zip(files)),
-            (tar_path, _tar_gz([("inference.py", shim), *files])),
+            (tar_path, _tar_gz([*shims, *files])),
             (glue_path, GLUE_SHIM.format(package=root.name).encode()),
         ):
             tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")

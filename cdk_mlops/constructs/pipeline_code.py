@@ -53,6 +53,14 @@ class PipelineCode(Construct):
     def sourcedir_s3_uri(self) -> str:
         return self.sourcedir_asset.s3_object_url
 
+    @property
+    def sourcedir_channel_uri(self) -> str:
+        """The source-dir bundle's S3 URI with its object key (``<hash>.gz``) written out: a
+        tuning job's code channel needs the file's name at synth time, which
+        ``sourcedir_s3_uri`` (one token) hides."""
+        asset = self.sourcedir_asset
+        return f"s3://{asset.s3_bucket_name}/{asset.s3_object_key}"
+
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """Read exactly the two bundle objects (not the whole CDK asset bucket)."""
         grant_asset_read(self.zip_asset, grantee)

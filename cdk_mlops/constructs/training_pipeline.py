@@ -50,6 +50,7 @@ from cdk_mlops.pipelines.training import (
     build_training_pipeline,
     instance_type_problem,
 )
+from cdk_mlops.pipelines.tuning import TuningSettings
 
 _PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 _INSTANCE = re.compile(r"^ml\.[a-z0-9][a-z0-9-]*\.[a-z0-9]+$")
@@ -185,6 +186,9 @@ class TrainingPipeline(TrainingPipelineBase):
     :param intended_use: what the model is for (1 to 256 characters), recorded on every model
         version with the gate metric's value, the code and data versions and the reports: the
         model card's content. Default: not recorded.
+    :param tuning: a hyperparameter search (``Tune``) in place of the single training job; the
+        best job by the validation metric feeds Evaluate and Register (see
+        :class:`~cdk_mlops.pipelines.tuning.TuningSettings`). Default: none, one training job.
     """
 
     def __init__(
@@ -214,8 +218,18 @@ class TrainingPipeline(TrainingPipelineBase):
         champion_challenger: bool = True,
         champion_margin: float = 0.0,
         intended_use: str | None = None,
+        tuning: TuningSettings | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        #: The hyperparameter search in place of the training job, if any.
+        self.tuning = tuning
+        if tuning is not None and not isinstance(tuning, TuningSettings):
+            raise prop_error(
+                self,
+                "tuning",
+                repr(tuning),
+                "Pass cdk_mlops.pipelines.tuning.TuningSettings(...) or None.",
+            )
         if intended_use is not None:
             check_prop(
                 self,
@@ -354,6 +368,27 @@ class TrainingPipeline(TrainingPipelineBase):
             *vpc_job_network_statements(stack, job_network),
             *job_logs_and_metrics(stack),
         )
+        if tuning is not None:
+            # The tuning job creates its training jobs itself, with the role it is passed.
+            tuning_jobs = [sagemaker_arn(stack, "hyper-parameter-tuning-job")]
+            policy.add_statements(
+                create_jobs_in_vpc(
+                    ["sagemaker:CreateHyperParameterTuningJob"],
+                    tuning_jobs,
+                    require_isolation=True,
+                    sid="TuningOnlyInVpcWithKms",
+                ),
+                iam.PolicyStatement(
+                    sid="ManageTuningJobs",
+                    actions=[
+                        "sagemaker:DescribeHyperParameterTuningJob",
+                        "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                        "sagemaker:StopHyperParameterTuningJob",
+                        "sagemaker:AddTags",
+                    ],
+                    resources=tuning_jobs,
+                ),
+            )
 
         #: The default of ``ChampionModelUri``: a marker object meaning "no champion".
         self.no_champion_asset: s3_assets.Asset | None = None
@@ -388,6 +423,8 @@ class TrainingPipeline(TrainingPipelineBase):
             else None,
             champion_margin=float(champion_margin),
             intended_use=intended_use,
+            tuning=tuning,
+            sourcedir_uri=self.code.sourcedir_channel_uri if tuning is not None else None,
             # The serving code is inside model.tar.gz (code/, written by the training job): the
             # model package needs no CDK asset, which `cdk gc` could delete.
             inference_environment={
@@ -459,6 +496,11 @@ class TrainingPipeline(TrainingPipelineBase):
                     for r in (
                         sagemaker_arn(stack, "processing-job"),
                         sagemaker_arn(stack, "training-job"),
+                        *(
+                            [sagemaker_arn(stack, "hyper-parameter-tuning-job")]
+                            if self.tuning is not None
+                            else []
+                        ),
                         log_group_arn(stack, "/aws/sagemaker/*"),
                         network_interfaces_arn(stack),
                     )

@@ -17,15 +17,19 @@ Training (``CreateTrainingJob``): channels in ``/opt/ml/input/data/<channel>``,
 ``TRAINING_JOB_NAME`` / ``TRAINING_JOB_ARN``; with a ``ContainerEntrypoint`` that runs as
 written (SageMaker then bypasses the image's training toolkit, so the ``SM_*`` variables are
 only those the request sets). Without one, the scikit-learn image's toolkit is emulated:
-``sagemaker_program`` from ``sagemaker_submit_directory`` (a ``.tar.gz`` in S3) extracted to
-``/opt/ml/code`` and run as ``python <program> --<hyperparameter> <value> ...`` with the
+``sagemaker_program`` from ``sagemaker_submit_directory`` (a ``.tar.gz`` in S3, or in a channel
+as the SDK sets it up for a network-isolated job) extracted to ``/opt/ml/code`` and run as ``python <program> --<hyperparameter> <value> ...`` with the
 toolkit's ``SM_*`` variables. ``/opt/ml/model`` is packed to
-``<S3OutputPath>/<job name>/output/model.tar.gz``.
+``<S3OutputPath>/<job name>/output/model.tar.gz``; the last value each ``MetricDefinitions``
+regex finds in the log is the job's ``FinalMetricDataList``.
+
+Tuning (``CreateHyperParameterTuningJob``): see :mod:`cdk_mlops.executor.tuning`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -443,8 +447,15 @@ def run_training(
     s3: LocalS3,
     settings: JobSettings,
     execution_id: str,
+    job_name: str | None = None,
+    job_folder: str | None = None,
 ) -> JobResult:
-    """Run one ``CreateTrainingJob`` request (expressions already evaluated)."""
+    """Run one ``CreateTrainingJob`` request (expressions already evaluated).
+
+    ``job_name`` and ``job_folder`` (under ``<work>/jobs``) default to the step's; a tuning
+    step gives each of its training jobs its own. The describe response has the final value
+    of each metric definition found in the log (``FinalMetricDataList``).
+    """
     import time
 
     started = time.perf_counter()
@@ -467,9 +478,9 @@ def run_training(
         step,
         "ResourceConfig.InstanceCount",
     )
-    job = JobDir(settings.work_dir / "jobs" / step)
+    job = JobDir(settings.work_dir / "jobs" / (job_folder or step))
     job.python_shims(settings.python)
-    name = _job_name("training", execution_id, step)
+    name = job_name or _job_name("training", execution_id, step)
     channels: list[str] = []
     input_data_config: dict[str, Any] = {}
     for i, channel in enumerate(args.get("InputDataConfig") or []):
@@ -559,8 +570,28 @@ def run_training(
         "TrainingJobStatus": "Completed",
         "SecondaryStatus": "Completed",
         "ModelArtifacts": {"S3ModelArtifacts": model_uri},
+        "FinalMetricDataList": final_metrics(spec.get("MetricDefinitions") or [], log),
     }
     return JobResult(describe, job.root, time.perf_counter() - started, log)
+
+
+def final_metrics(definitions: Sequence[Mapping[str, Any]], log: Path) -> list[dict[str, Any]]:
+    """The last value each metric definition's regex finds in the job log, as SageMaker
+    reports it (``FinalMetricDataList``); metrics never printed are absent."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    out: list[dict[str, Any]] = []
+    for definition in definitions:
+        matches = re.findall(str(definition.get("Regex")), text)
+        for found in reversed(matches):
+            raw = found[0] if isinstance(found, tuple) else found
+            try:
+                value = float(raw)
+            except ValueError:
+                continue
+            if math.isfinite(value):
+                out.append({"MetricName": definition.get("Name"), "Value": value})
+                break
+    return out
 
 
 def _pack(folder: Path, archive: Path) -> None:
@@ -589,18 +620,29 @@ def _toolkit_command(
             step=step,
             field="HyperParameters.sagemaker_program",
         )
-    if not isinstance(submit, str) or not submit.startswith("s3://"):
-        raise ExecutorError(
-            f"sagemaker_submit_directory {submit!r} must be the S3 URI of the source "
-            "archive (sourcedir.tar.gz)",
-            step=step,
-            field="HyperParameters.sagemaker_submit_directory",
-        )
+    field = "HyperParameters.sagemaker_submit_directory"
     code = job.opt_ml / "code"
     archive = job.root / "sourcedir.tar.gz"
-    archive.write_bytes(
-        s3.read(submit, step=step, field="HyperParameters.sagemaker_submit_directory")
-    )
+    if isinstance(submit, str) and under(submit, TRAINING_DATA_ROOT):
+        # A network-isolated job's source dir comes in a channel (as the SDK sets it up).
+        local = job.local(submit)
+        if not local.is_file():
+            raise ExecutorError(
+                f"sagemaker_submit_directory {submit!r} is not a file the job's channels "
+                f"provide (channels: {list(channels)})",
+                step=step,
+                field=field,
+            )
+        archive.write_bytes(local.read_bytes())
+    elif isinstance(submit, str) and submit.startswith("s3://"):
+        archive.write_bytes(s3.read(submit, step=step, field=field))
+    else:
+        raise ExecutorError(
+            f"sagemaker_submit_directory {submit!r} must be the S3 URI of the source archive "
+            f"(sourcedir.tar.gz) or its path in a channel ({TRAINING_DATA_ROOT}/<channel>/...)",
+            step=step,
+            field=field,
+        )
     try:
         with tarfile.open(archive, "r:gz") as tar:
             tar.extractall(code, filter="data")

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -40,14 +40,24 @@ from cdk_mlops.executor.jobs import (
 )
 from cdk_mlops.executor.s3 import LocalS3, parse_s3_uri
 from cdk_mlops.executor.template import DEFAULT_ACCOUNT, DEFAULT_REGION, SynthesizedTemplate
+from cdk_mlops.executor.tuning import model_uri as tuning_model_uri
+from cdk_mlops.executor.tuning import run_tuning
 
-SUPPORTED_STEP_TYPES = ("Processing", "Training", "Condition", "Fail", "RegisterModel")
+SUPPORTED_STEP_TYPES = ("Processing", "Training", "Tuning", "Condition", "Fail", "RegisterModel")
 DEFINITION_VERSION = "2020-12-01"
 #: The pipeline parameter the curated training data is seeded under (``--data`` / ``--curated``).
 DATA_PARAMETER = "InputDataUri"
 REGISTRY_DIR = "registry"
 SUMMARY_FILE = "summary.json"
 
+_TRAINING_JOB_SUMMARY: Mapping[str, Any] = {
+    "TrainingJobName": "",
+    "TrainingJobArn": "",
+    "TrainingJobStatus": "",
+    "ObjectiveStatus": "",
+    "TunedHyperParameters": {},
+    "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "", "Value": 0.0},
+}
 # What a step's describe response has beyond its request (for ``Get Steps.<step>...``).
 _ADDED_PROPERTIES: Mapping[str, Mapping[str, Any]] = {
     "Processing": {
@@ -62,6 +72,13 @@ _ADDED_PROPERTIES: Mapping[str, Mapping[str, Any]] = {
         "TrainingJobStatus": "",
         "SecondaryStatus": "",
         "ModelArtifacts": {"S3ModelArtifacts": ""},
+    },
+    "Tuning": {
+        "HyperParameterTuningJobName": "",
+        "HyperParameterTuningJobArn": "",
+        "HyperParameterTuningJobStatus": "",
+        "BestTrainingJob": _TRAINING_JOB_SUMMARY,
+        "TrainingJobSummaries": [_TRAINING_JOB_SUMMARY],
     },
     "RegisterModel": {"ModelPackageArn": ""},
     "Condition": {"Outcome": ""},
@@ -483,7 +500,9 @@ def run_pipeline(
                 say(f"{name} ({step.type}) ...")
                 t0 = time.perf_counter()
                 try:
-                    package = _run_step(step, run, ctx, s3, settings, execution_id, taken, work)
+                    package = _run_step(
+                        step, run, ctx, s3, settings, execution_id, taken, work, say
+                    )
                 except BaseException:
                     run.status, run.seconds = "Failed", time.perf_counter() - t0
                     raise
@@ -519,6 +538,7 @@ def _run_step(
     execution_id: str,
     taken: dict[str, bool],
     work: Path,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any] | None:
     """Run one step; returns the registered package for a RegisterModel step."""
     name = step.name
@@ -567,6 +587,26 @@ def _run_step(
         ctx.properties[name] = job.describe
         run.detail = job.describe["ModelArtifacts"]["S3ModelArtifacts"]
         return None
+    elif step.type == "Tuning":
+        definition = args.get("TrainingJobDefinition") or {}
+        run.inputs = _lineage(
+            {
+                str(c.get("ChannelName")): (
+                    (c.get("DataSource") or {}).get("S3DataSource") or {}
+                ).get("S3Uri")
+                for c in definition.get("InputDataConfig") or []
+            },
+            ctx,
+        )
+        job = run_tuning(name, args, s3=s3, settings=settings, execution_id=execution_id, say=say)
+        ctx.properties[name] = job.describe
+        best = job.describe["BestTrainingJob"]
+        run.detail = (
+            f"best of {len(job.describe['TrainingJobSummaries'])}: {best['TrainingJobName']} "
+            f"{best['FinalHyperParameterTuningJobObjectiveMetric']['MetricName']}="
+            f"{best['FinalHyperParameterTuningJobObjectiveMetric']['Value']:.4f}"
+        )
+        return None
     # RegisterModel
     package = register_model(name, args, s3=s3, registry_root=work / REGISTRY_DIR)
     ctx.properties[name] = {"ModelPackageArn": package["ModelPackageArn"]}
@@ -585,6 +625,10 @@ def _lineage(inputs: Mapping[str, Any], ctx: Context) -> dict[str, str]:
         model = (describe.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
         if isinstance(model, str):
             produced.append((model, f"{step}.ModelArtifacts"))
+        for i, summary in enumerate(describe.get("TrainingJobSummaries") or []):
+            # the tuning step's best model (summaries are best first), or another of its jobs
+            label = "BestTrainingJob" if i == 0 else summary["TrainingJobName"]
+            produced.append((tuning_model_uri(describe, summary), f"{step}.{label}"))
     out: dict[str, str] = {}
     for name, uri in inputs.items():
         text = str(uri)

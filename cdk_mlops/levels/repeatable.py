@@ -22,6 +22,7 @@ from cdk_mlops.constructs import (
     TrainingPipeline,
 )
 from cdk_mlops.levels.foundation import Foundation
+from cdk_mlops.pipelines.tuning import TuningSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +49,8 @@ class RepeatableSettings:
         card's intended use). Default: not recorded.
     :param etl_worker_type: the Glue job's workers. Default G.1X (see the GlueEtl page's sizing).
     :param etl_workers: how many (2 to 299). Default 2.
+    :param tuning: a hyperparameter search in place of the pipeline's single training job
+        (:class:`~cdk_mlops.pipelines.tuning.TuningSettings`). Default: none.
     """
 
     code_dir: Path | str | None = None
@@ -63,6 +66,7 @@ class RepeatableSettings:
     intended_use: str | None = None
     etl_worker_type: glue.WorkerType = glue.WorkerType.G_1X
     etl_workers: int = 2
+    tuning: TuningSettings | None = None
 
 
 class RepeatableLevel(Construct):
@@ -148,6 +152,7 @@ class RepeatableLevel(Construct):
             input_prefix=self.etl.curated_prefix,
             threshold=s.quality_threshold,
             intended_use=s.intended_use,
+            tuning=s.tuning,
         )
         self.ci = BasicCi(
             self,

@@ -28,7 +28,16 @@ PROPERTY_SHAPES: dict[str, str] = {
     "Processing": "DescribeProcessingJobResponse",
     "Training": "DescribeTrainingJobResponse",
     "RegisterModel": "DescribeModelPackageOutput",
+    # A tuning step's properties are two responses in one (as in the SDK's TuningStep):
+    # DescribeHyperParameterTuningJob (BestTrainingJob, ...) and
+    # ListTrainingJobsForHyperParameterTuningJob (TrainingJobSummaries, best first).
+    "Tuning": "TuningStepProperties",
 }
+#: The responses merged into the tuning step's synthetic property shape.
+TUNING_PROPERTY_SOURCES = (
+    "DescribeHyperParameterTuningJobResponse",
+    "ListTrainingJobsForHyperParameterTuningJobResponse",
+)
 
 # botocore scalar type -> the value type a pipeline expression of that shape produces.
 _SCALAR_TYPES: dict[str, str] = {
@@ -60,9 +69,25 @@ def service_model() -> ServiceModel:
     )
 
 
+@functools.cache
 def shape(name: str) -> Shape:
-    """A named shape of the SageMaker service model."""
+    """A named shape of the SageMaker service model (or the tuning step's merged one)."""
+    if name == PROPERTY_SHAPES["Tuning"]:
+        return _merged_shape(name, TUNING_PROPERTY_SOURCES)
     return service_model().shape_for(name)
+
+
+def _merged_shape(name: str, sources: tuple[str, ...]) -> Shape:
+    """A structure with the members of every shape in ``sources`` (later ones win)."""
+    import botocore.model
+
+    model = service_model()
+    members: dict[str, Any] = {}
+    for source in sources:
+        members.update(model._service_description["shapes"][source]["members"])
+    return botocore.model.StructureShape(
+        name, {"type": "structure", "members": members}, model._shape_resolver
+    )
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""Typed pipeline steps: Processing, Training, Condition, Fail and RegisterModel.
+"""Typed pipeline steps: Processing, Training, Tuning, Condition, Fail and RegisterModel.
 
 Each step renders to the JSON SageMaker Pipelines expects (the same shape the SageMaker Python
 SDK writes). Job steps' ``Arguments`` are the SageMaker API request (``CreateProcessingJob``,
-``CreateTrainingJob``, ``CreateModelPackage``) without the job name, which the pipeline sets at
+``CreateTrainingJob``, ``CreateHyperParameterTuningJob``, ``CreateModelPackage``) without the job name, which the pipeline sets at
 run time. Arguments are checked when the step is constructed; cross-step references are checked
 by :class:`~cdk_mlops.pipelines.pipeline.Pipeline`.
 
@@ -12,7 +12,7 @@ otherwise (``NetworkConfig``); KMS keys and a VPC are opt-in here because the ca
 
 This module gathers the public names of one module per concept, as the SageMaker SDK's
 ``workflow`` package does: ``base_step`` (``Step``), ``processing_step``, ``training_step``,
-``condition_step``, ``fail_step``, ``register_model_step``, ``conditions``, ``retry``,
+``tuning_step``, ``condition_step``, ``fail_step``, ``register_model_step``, ``conditions``, ``retry``,
 ``cache``, ``network`` and ``model_metrics``.
 """
 
@@ -53,9 +53,17 @@ from cdk_mlops.pipelines.retry import (
     StepRetryPolicy,
 )
 from cdk_mlops.pipelines.training_step import MetricDefinition, TrainingChannel, TrainingStep
+from cdk_mlops.pipelines.tuning_step import (
+    CategoricalParameterRange,
+    ContinuousParameterRange,
+    IntegerParameterRange,
+    ParameterRange,
+    TuningStep,
+)
 
 __all__ = [
     "CacheConfig",
+    "CategoricalParameterRange",
     "Condition",
     "ConditionEquals",
     "ConditionGreaterThan",
@@ -66,9 +74,11 @@ __all__ = [
     "ConditionNot",
     "ConditionOr",
     "ConditionStep",
+    "ContinuousParameterRange",
     "DriftCheckBaselines",
     "FailStep",
     "FileSource",
+    "IntegerParameterRange",
     "MetadataProperties",
     "MetricDefinition",
     "MetricsSource",
@@ -76,6 +86,7 @@ __all__ = [
     "ModelMetrics",
     "NetworkConfig",
     "Parameter",
+    "ParameterRange",
     "ProcessingInput",
     "ProcessingOutput",
     "ProcessingStep",
@@ -88,6 +99,7 @@ __all__ = [
     "StepRetryPolicy",
     "TrainingChannel",
     "TrainingStep",
+    "TuningStep",
     "VpcConfig",
     "has_token",
 ]

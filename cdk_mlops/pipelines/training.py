@@ -36,10 +36,12 @@ serves every step.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cdk_mlops.pipelines._checks import has_token
 from cdk_mlops.pipelines.errors import PipelineDefinitionError
 from cdk_mlops.pipelines.expressions import (
     ExecutionVariables,
@@ -72,7 +74,15 @@ from cdk_mlops.pipelines.steps import (
     StepRetryPolicy,
     TrainingChannel,
     TrainingStep,
+    TuningStep,
     VpcConfig,
+)
+from cdk_mlops.pipelines.tuning import (
+    TRAIN_MODULE_ENV,
+    TRAIN_PROGRAM,
+    TRAINING_METRIC_DEFINITIONS,
+    TUNE,
+    TuningSettings,
 )
 
 # Step names (stable: they appear in execution history and in IAM/EventBridge filters).
@@ -337,6 +347,8 @@ class TrainingPipelineSettings:
     no_champion_uri: str | None = None
     champion_margin: float = 0.0
     intended_use: str | None = None
+    tuning: TuningSettings | None = None
+    sourcedir_uri: str | None = None
 
 
 def build_training_pipeline(
@@ -368,6 +380,8 @@ def build_training_pipeline(
     no_champion_uri: str | None = None,
     champion_margin: float = 0.0,
     intended_use: str | None = None,
+    tuning: TuningSettings | None = None,
+    sourcedir_uri: str | None = None,
 ) -> Pipeline:
     """Build the level-2 training pipeline (see the module docstring).
 
@@ -417,6 +431,11 @@ def build_training_pipeline(
         intended_use: what the model is for, recorded on every model version (the model card's
             intended use, next to the gate metric's value, the code and data versions and the
             evaluation, bias and data-quality reports); 1 to 256 characters.
+        tuning: replaces Train with a hyperparameter tuning step, ``Tune``, whose best
+            training job feeds Evaluate and Register (``cdk_mlops.pipelines.tuning``).
+        sourcedir_uri: S3 URI of the source-dir bundle (``sourcedir.tar.gz``, whose
+            ``train.py`` runs the training module), its object name literal
+            (``PipelineCode.sourcedir_channel_uri``); required with ``tuning``.
     """
     settings = TrainingPipelineSettings(
         role_arn=role_arn,
@@ -446,8 +465,37 @@ def build_training_pipeline(
         no_champion_uri=no_champion_uri,
         champion_margin=champion_margin,
         intended_use=intended_use,
+        tuning=tuning,
+        sourcedir_uri=sourcedir_uri,
     )
     return _build(settings)
+
+
+def _check_tuning(s: TrainingPipelineSettings) -> None:
+    """What a tuning step needs from the rest of the settings."""
+    if not isinstance(s.tuning, TuningSettings):
+        raise PipelineDefinitionError(f"tuning {s.tuning!r} must be a TuningSettings")
+    uri = s.sourcedir_uri
+    name = uri.rsplit("/", 1)[-1] if isinstance(uri, str) else ""
+    if not uri or not name.endswith(".gz") or has_token(name):
+        raise PipelineDefinitionError(
+            f"sourcedir_uri {uri!r}: tuning needs the S3 URI of the source-dir bundle, a "
+            "gzipped tar ('.tar.gz' or '.gz') whose object name is known at synth time "
+            "(PipelineCode.sourcedir_channel_uri)"
+        )
+    if s.commands[TRAIN].arguments:
+        raise PipelineDefinitionError(
+            f"commands[{TRAIN!r}] has arguments {list(s.commands[TRAIN].arguments)}; a tuning "
+            "job runs the training module with its hyperparameters as arguments only. Pass "
+            "them as hyperparameters, or tuning=None"
+        )
+    tuned = {r.name for r in s.tuning.parameter_ranges}
+    both = sorted(tuned & set(s.hyperparameters))
+    if both:
+        raise PipelineDefinitionError(
+            f"hyperparameters {both} are also tuned (TuningSettings.parameter_ranges); drop "
+            "them from hyperparameters"
+        )
 
 
 def _build(s: TrainingPipelineSettings) -> Pipeline:
@@ -467,6 +515,8 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             f"intended_use {s.intended_use!r} must be 1 to 256 characters (a model package's "
             "metadata value), e.g. 'Churn risk of monthly customers for retention offers'"
         )
+    if s.tuning is not None:
+        _check_tuning(s)
     if not 0.0 <= s.champion_margin < 1.0:
         raise PipelineDefinitionError(
             f"champion_margin {s.champion_margin!r} must be in [0, 1): e.g. 0.01 lets a "
@@ -601,51 +651,92 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         data_version=data_version,
     )
     train_command = s.commands[TRAIN]
-    train = TrainingStep(
-        name=TRAIN,
-        description="Fit the scikit-learn model",
-        role_arn=s.role_arn,
-        image_uri=s.image_uri,
-        instance_type=training_type,
-        output_path=Join(on="/", values=(base, ExecutionVariables.PIPELINE_EXECUTION_ID, TRAIN)),
-        volume_kms_key_id=s.kms_key_id,
-        output_kms_key_id=s.kms_key_id,
-        entrypoint=module_entrypoint(TRAINING_CODE_DIR, train_command.module),
-        container_arguments=[a.replace("{schema}", s.schema) for a in train_command.arguments],
-        hyperparameters=s.hyperparameters,
-        inputs=(
-            TrainingChannel(
-                channel_name="train",
-                s3_uri=preprocess.output_uri("train"),
-            ),
-            TrainingChannel(
-                channel_name="validation",
-                s3_uri=preprocess.output_uri("validation"),
-            ),
-            TrainingChannel(channel_name="code", s3_uri=s.code_uri),
-        ),
-        # The training toolkit normally sets these; the bootstrap entrypoint bypasses it.
-        environment={
-            "CODE_VERSION": s.code_version,
-            DATA_VERSION_ENV: data_version,
-            "SM_MODEL_DIR": "/opt/ml/model",
-            "SM_OUTPUT_DATA_DIR": "/opt/ml/output/data",
-            "SM_CHANNEL_TRAIN": "/opt/ml/input/data/train",
-            "SM_CHANNEL_VALIDATION": "/opt/ml/input/data/validation",
-        },
-        network=network,
-        retry_policies=retries,
-        cache_config=cache,
+    channels = (
+        TrainingChannel(channel_name="train", s3_uri=preprocess.output_uri("train")),
+        TrainingChannel(channel_name="validation", s3_uri=preprocess.output_uri("validation")),
     )
+    train: TrainingStep | TuningStep
+    if s.tuning is None:
+        train = TrainingStep(
+            name=TRAIN,
+            description="Fit the scikit-learn model",
+            role_arn=s.role_arn,
+            image_uri=s.image_uri,
+            instance_type=training_type,
+            output_path=Join(
+                on="/", values=(base, ExecutionVariables.PIPELINE_EXECUTION_ID, TRAIN)
+            ),
+            volume_kms_key_id=s.kms_key_id,
+            output_kms_key_id=s.kms_key_id,
+            entrypoint=module_entrypoint(TRAINING_CODE_DIR, train_command.module),
+            container_arguments=[a.replace("{schema}", s.schema) for a in train_command.arguments],
+            hyperparameters=s.hyperparameters,
+            inputs=(*channels, TrainingChannel(channel_name="code", s3_uri=s.code_uri)),
+            # The training toolkit normally sets these; the bootstrap entrypoint bypasses it.
+            environment={
+                "CODE_VERSION": s.code_version,
+                DATA_VERSION_ENV: data_version,
+                "SM_MODEL_DIR": "/opt/ml/model",
+                "SM_OUTPUT_DATA_DIR": "/opt/ml/output/data",
+                "SM_CHANNEL_TRAIN": "/opt/ml/input/data/train",
+                "SM_CHANNEL_VALIDATION": "/opt/ml/input/data/validation",
+            },
+            network=network,
+            retry_policies=retries,
+            cache_config=cache,
+        )
+        model_data: Value = train.model_artifacts()
+    else:
+        t = s.tuning
+        sourcedir = str(s.sourcedir_uri)
+        train = TuningStep(
+            name=TUNE,
+            description=f"Search {len(t.parameter_ranges)} hyperparameters in up to "
+            f"{t.max_jobs} training jobs ({t.strategy}); the best by {t.objective_metric} "
+            "goes on",
+            role_arn=s.role_arn,
+            image_uri=s.image_uri,
+            instance_type=training_type,
+            output_path=Join(on="/", values=(base, ExecutionVariables.PIPELINE_EXECUTION_ID, TUNE)),
+            volume_kms_key_id=s.kms_key_id,
+            output_kms_key_id=s.kms_key_id,
+            metric_definitions=TRAINING_METRIC_DEFINITIONS,
+            objective_metric=t.objective_metric,
+            objective_type=t.objective_type,
+            parameter_ranges=t.parameter_ranges,
+            # Script mode of the image's training toolkit (JSON-encoded, as the SDK writes
+            # them): the source dir comes in the code channel, since an isolated job has no
+            # network to fetch it.
+            static_hyperparameters={
+                **s.hyperparameters,
+                "sagemaker_program": json.dumps(TRAIN_PROGRAM),
+                "sagemaker_submit_directory": json.dumps(
+                    f"{TRAINING_CODE_DIR}/{sourcedir.rsplit('/', 1)[-1]}"
+                ),
+            },
+            strategy=t.strategy,
+            max_jobs=t.max_jobs,
+            max_parallel_jobs=t.max_parallel_jobs,
+            early_stopping=t.early_stopping,
+            random_seed=t.random_seed,
+            inputs=(*channels, TrainingChannel(channel_name="code", s3_uri=sourcedir)),
+            environment={
+                "CODE_VERSION": s.code_version,
+                DATA_VERSION_ENV: data_version,
+                TRAIN_MODULE_ENV: train_command.module,
+            },
+            network=network,
+            retry_policies=retries,
+            cache_config=cache,
+        )
+        model_data = train.top_model_artifacts(0)
     evaluation_file = PropertyFile(
         name=EVALUATION_REPORT, output_name="evaluation", path=EVALUATION_FILE
     )
     evaluate = processing(
         EVALUATE,
         inputs=[
-            ProcessingInput(
-                input_name="model", source=train.model_artifacts(), destination=f"{P}/input/model"
-            ),
+            ProcessingInput(input_name="model", source=model_data, destination=f"{P}/input/model"),
             ProcessingInput(
                 input_name="test",
                 source=preprocess.output_uri("test"),
@@ -731,7 +822,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         containers=[
             ModelContainer(
                 image=s.image_uri,
-                model_data_url=train.model_artifacts(),
+                model_data_url=model_data,
                 environment=environment,
             )
         ],

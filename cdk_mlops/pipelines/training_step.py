@@ -114,10 +114,9 @@ def _hyperparameter(value: Value, where: str) -> Any:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrainingStep(_JobStep):
-    """A SageMaker training job (``CreateTrainingJob`` arguments)."""
+class _TrainingJobStep(_JobStep):
+    """What a training step and a tuning step's training job definition share."""
 
-    STEP_TYPE: ClassVar[str] = "Training"
     role_arn: Value
     image_uri: Value
     instance_type: Value
@@ -127,10 +126,7 @@ class TrainingStep(_JobStep):
     volume_kms_key_id: Value | None = None
     output_kms_key_id: Value | None = None
     training_input_mode: str = "File"
-    entrypoint: Sequence[Value] = ()
-    container_arguments: Sequence[Value] = ()
     metric_definitions: Sequence[MetricDefinition] = ()
-    hyperparameters: Mapping[str, Value] = field(default_factory=dict)
     inputs: Sequence[TrainingChannel] = ()
     environment: Mapping[str, Value] = field(default_factory=dict)
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -139,9 +135,8 @@ class TrainingStep(_JobStep):
     def __post_init__(self) -> None:
         super().__post_init__()
         w = f"step {self.name}"
-        for attr in ("entrypoint", "container_arguments", "metric_definitions", "inputs"):
+        for attr in ("metric_definitions", "inputs"):
             _frozen_tuple(self, attr)
-        _frozen_map(self, "hyperparameters")
         _frozen_map(self, "environment")
         _check_type(self.role_arn, {"String"}, f"{w}: role_arn")
         _check_type(self.image_uri, {"String"}, f"{w}: image_uri")
@@ -156,17 +151,7 @@ class TrainingStep(_JobStep):
         _check_choice(
             self.training_input_mode, ("File", "Pipe", "FastFile"), f"{w}: training_input_mode"
         )
-        _check_command(self.entrypoint, f"{w}: entrypoint")
-        _check_command(self.container_arguments, f"{w}: container_arguments")
         _check_environment(self.environment, f"{w}: environment", 512)
-        if len(self.hyperparameters) > 100:
-            raise PipelineDefinitionError(f"{w}: at most 100 hyperparameters")
-        for key, val in self.hyperparameters.items():
-            if not isinstance(key, str) or not 1 <= len(key) <= 256:
-                raise PipelineDefinitionError(f"{w}: hyperparameter name {key!r} is invalid")
-            render(val, f"{w}: hyperparameter {key}")
-            if isinstance(val, str) and len(val) > 2500:
-                raise PipelineDefinitionError(f"{w}: hyperparameter {key} is over 2500 characters")
         if len(self.metric_definitions) > 40:
             raise PipelineDefinitionError(f"{w}: at most 40 metric definitions")
         metric_names = [m.name for m in self.metric_definitions]
@@ -180,23 +165,38 @@ class TrainingStep(_JobStep):
         if not isinstance(self.network, NetworkConfig):
             raise PipelineDefinitionError(f"{w}: network must be a NetworkConfig")
 
-    def arguments(self) -> dict[str, Any]:
-        """``CreateTrainingJob`` request without ``TrainingJobName``."""
+    def _check_hyperparameters(self, values: Mapping[str, Value], what: str) -> None:
         w = f"step {self.name}"
+        if len(values) > 100:
+            raise PipelineDefinitionError(f"{w}: at most 100 {what}")
+        for key, val in values.items():
+            if not isinstance(key, str) or not 1 <= len(key) <= 256:
+                raise PipelineDefinitionError(f"{w}: hyperparameter name {key!r} is invalid")
+            render(val, f"{w}: hyperparameter {key}")
+            if isinstance(val, str) and len(val) > 2500:
+                raise PipelineDefinitionError(f"{w}: hyperparameter {key} is over 2500 characters")
+
+    def _render_hyperparameters(self, values: Mapping[str, Value]) -> dict[str, Any]:
+        return {
+            k: _hyperparameter(v, f"step {self.name}: hyperparameter {k}")
+            for k, v in values.items()
+        }
+
+    def _algorithm(self) -> dict[str, Any]:
+        """``AlgorithmSpecification`` without the entry point (a tuning job has none)."""
         algo: dict[str, Any] = {
             "TrainingInputMode": self.training_input_mode,
-            "TrainingImage": render(self.image_uri, f"{w}: image_uri"),
+            "TrainingImage": render(self.image_uri, f"step {self.name}: image_uri"),
         }
         if self.metric_definitions:
             algo["MetricDefinitions"] = [
                 {"Name": m.name, "Regex": m.regex} for m in self.metric_definitions
             ]
-        if self.entrypoint:
-            algo["ContainerEntrypoint"] = [render(v, f"{w}: entrypoint") for v in self.entrypoint]
-        if self.container_arguments:
-            algo["ContainerArguments"] = [
-                render(v, f"{w}: container_arguments") for v in self.container_arguments
-            ]
+        return algo
+
+    def _job(self) -> dict[str, Any]:
+        """The request members of a training job besides its algorithm and hyperparameters."""
+        w = f"step {self.name}"
         output: dict[str, Any] = {"S3OutputPath": render(self.output_path, f"{w}: output_path")}
         if self.output_kms_key_id is not None:
             output["KmsKeyId"] = render(self.output_kms_key_id, f"{w}: output_kms_key_id")
@@ -208,7 +208,6 @@ class TrainingStep(_JobStep):
         if self.volume_kms_key_id is not None:
             resources["VolumeKmsKeyId"] = render(self.volume_kms_key_id, f"{w}: volume_kms_key_id")
         args: dict[str, Any] = {
-            "AlgorithmSpecification": algo,
             "OutputDataConfig": output,
             "StoppingCondition": {
                 "MaxRuntimeInSeconds": render(self.max_runtime_in_seconds, f"{w}: max_runtime")
@@ -217,11 +216,6 @@ class TrainingStep(_JobStep):
             "RoleArn": render(self.role_arn, f"{w}: role_arn"),
             "InputDataConfig": [c.to_request() for c in self.inputs],
         }
-        if self.hyperparameters:
-            args["HyperParameters"] = {
-                k: _hyperparameter(v, f"{w}: hyperparameter {k}")
-                for k, v in self.hyperparameters.items()
-            }
         if self.environment:
             args["Environment"] = _render_env(self.environment, f"{w}: environment")
         if self.network.vpc is not None:
@@ -230,6 +224,41 @@ class TrainingStep(_JobStep):
         args["EnableInterContainerTrafficEncryption"] = (
             self.network.enable_inter_container_traffic_encryption
         )
+        return args
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingStep(_TrainingJobStep):
+    """A SageMaker training job (``CreateTrainingJob`` arguments)."""
+
+    STEP_TYPE: ClassVar[str] = "Training"
+    entrypoint: Sequence[Value] = ()
+    container_arguments: Sequence[Value] = ()
+    hyperparameters: Mapping[str, Value] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        w = f"step {self.name}"
+        for attr in ("entrypoint", "container_arguments"):
+            _frozen_tuple(self, attr)
+        _frozen_map(self, "hyperparameters")
+        _check_command(self.entrypoint, f"{w}: entrypoint")
+        _check_command(self.container_arguments, f"{w}: container_arguments")
+        self._check_hyperparameters(self.hyperparameters, "hyperparameters")
+
+    def arguments(self) -> dict[str, Any]:
+        """``CreateTrainingJob`` request without ``TrainingJobName``."""
+        w = f"step {self.name}"
+        algo = self._algorithm()
+        if self.entrypoint:
+            algo["ContainerEntrypoint"] = [render(v, f"{w}: entrypoint") for v in self.entrypoint]
+        if self.container_arguments:
+            algo["ContainerArguments"] = [
+                render(v, f"{w}: container_arguments") for v in self.container_arguments
+            ]
+        args: dict[str, Any] = {"AlgorithmSpecification": algo, **self._job()}
+        if self.hyperparameters:
+            args["HyperParameters"] = self._render_hyperparameters(self.hyperparameters)
         return args
 
     def model_artifacts(self) -> Property:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import shutil
 import subprocess
@@ -18,7 +19,13 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
-from cdk_mlops.assets import INFERENCE_SHIM, PIPELINE_CODE_DIR, CodeBundles, build_bundles
+from cdk_mlops.assets import (
+    INFERENCE_SHIM,
+    PIPELINE_CODE_DIR,
+    TRAIN_SHIM,
+    CodeBundles,
+    build_bundles,
+)
 from cdk_mlops.constructs import PipelineCode
 from tests.cdk_mlops.construct_fixtures import as_list, fresh_stack, logical_id, role_statements
 from tests.cdk_mlops.helpers import new_app
@@ -76,11 +83,38 @@ def test_zip_entries_have_fixed_times_and_permissions(bundles: CodeBundles) -> N
             assert info.compress_type == zipfile.ZIP_DEFLATED
 
 
-def test_sourcedir_has_the_inference_shim_and_the_package(bundles: CodeBundles) -> None:
+def test_sourcedir_has_the_inference_and_train_shims_and_the_package(
+    bundles: CodeBundles,
+) -> None:
     with tarfile.open(bundles.sourcedir_path, "r:gz") as tf:
-        assert tf.getnames() == ["inference.py", *SHIPPED]
+        assert tf.getnames() == ["inference.py", "train.py", *SHIPPED]
         shim = tf.extractfile("inference.py")
         assert shim is not None and shim.read().decode() == INFERENCE_SHIM.format(package="mypkg")
+        train = tf.extractfile("train.py")
+        assert train is not None and train.read().decode() == TRAIN_SHIM.format(package="mypkg")
+
+
+def test_train_shim_runs_the_named_module_with_the_toolkit_arguments(tmp_path: Path) -> None:
+    """The training toolkit runs ``python train.py --name value``: the shim runs the module
+    (the package's train, or CDK_MLOPS_TRAIN_MODULE) as __main__ with those arguments."""
+    pkg = tmp_path / "mypkg" / "training"
+    pkg.mkdir(parents=True)
+    (tmp_path / "mypkg" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "train.py").write_text(
+        "import sys\nif __name__ == '__main__':\n    print('default', sys.argv[1:])\n"
+    )
+    (pkg / "other.py").write_text(
+        "import sys\nif __name__ == '__main__':\n    print('other', sys.argv[1:])\n"
+    )
+    (tmp_path / "train.py").write_text(TRAIN_SHIM.format(package="mypkg"))
+    env = {k: v for k, v in os.environ.items() if k != "CDK_MLOPS_TRAIN_MODULE"}
+    argv = [sys.executable, "train.py", "--max_iter", "50"]
+    default = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert default.stdout.strip() == "default ['--max_iter', '50']", default.stderr
+    env["CDK_MLOPS_TRAIN_MODULE"] = "mypkg.training.other"
+    other = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert other.stdout.strip() == "other ['--max_iter', '50']", other.stderr
 
 
 def test_sourcedir_entries_have_no_owner_time_or_odd_mode(bundles: CodeBundles) -> None:
@@ -101,7 +135,9 @@ def test_excludes_pycache_and_files_that_do_not_ship(bundles: CodeBundles) -> No
 
 def test_code_version_is_16_hex_digits_and_names_the_output_folder(bundles: CodeBundles) -> None:
     assert HEX16.match(bundles.code_version)
-    assert bundles.zip_path.parent.name == bundles.code_version
+    # <code version>-<bundle layout>: a cached folder of an older layout is never reused
+    version, layout = bundles.zip_path.parent.name.rsplit("-", 1)
+    assert version == bundles.code_version and layout.isdigit()
     assert bundles.zip_path.name == "pipeline_code.zip"
     assert bundles.sourcedir_path.name == "sourcedir.tar.gz"
 

@@ -1,0 +1,96 @@
+"""Hyperparameter tuning in the training pipeline: the ``Tune`` step's settings.
+
+With ``TrainingPipelineSettings.tuning`` set, a :class:`~cdk_mlops.pipelines.tuning_step.
+TuningStep` named ``Tune`` replaces ``Train``: SageMaker runs ``max_jobs`` training jobs of the
+same code with hyperparameters from ``parameter_ranges`` and the best one, by the validation
+metric that ``pipeline_code.training.train`` prints (``validation:auc=0.871234;``), feeds
+Evaluate and Register. The quality gate still judges it on the test split, which tuning never
+sees.
+
+A tuning job runs the image's own entry point (the training toolkit, in script mode), not the
+``python -m`` bootstrap of the other steps: the code channel carries the source-dir bundle
+(``sourcedir.tar.gz``) whose ``train.py`` shim runs the training module
+(``cdk_mlops.assets.TRAIN_SHIM``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cdk_mlops.pipelines.errors import PipelineDefinitionError
+from cdk_mlops.pipelines.training_step import MetricDefinition
+from cdk_mlops.pipelines.tuning_step import (
+    STRATEGIES,
+    ContinuousParameterRange,
+    IntegerParameterRange,
+    ParameterRange,
+)
+
+TUNE = "Tune"
+#: The metrics ``pipeline_code.training.train`` prints for each split it scores.
+TRAINING_METRICS = ("auc", "accuracy", "f1")
+#: Metric definitions for what train prints: ``<split>:<metric>=<value>;`` on stderr.
+TRAINING_METRIC_DEFINITIONS: tuple[MetricDefinition, ...] = tuple(
+    MetricDefinition(name=f"{split}:{metric}", regex=rf"{split}:{metric}=([-+0-9.eE]+);")
+    for split in ("validation", "train")
+    for metric in TRAINING_METRICS
+)
+#: Environment variable the ``train.py`` shim reads: the training module to run.
+TRAIN_MODULE_ENV = "CDK_MLOPS_TRAIN_MODULE"
+#: What the scikit-learn training toolkit needs for script mode, and where the code channel
+#: puts the source-dir bundle (a network-isolated job cannot download it itself).
+TRAIN_PROGRAM = "train.py"
+
+#: A search over the gradient-boosting model's main knobs (``model_type`` ``hgb``).
+DEFAULT_PARAMETER_RANGES: tuple[ParameterRange, ...] = (
+    ContinuousParameterRange(
+        name="learning_rate", min_value=0.02, max_value=0.3, scaling_type="Logarithmic"
+    ),
+    IntegerParameterRange(name="max_iter", min_value=50, max_value=400),
+    IntegerParameterRange(name="max_leaf_nodes", min_value=8, max_value=64),
+    ContinuousParameterRange(name="l2_regularization", min_value=0.0, max_value=1.0),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TuningSettings:
+    """A hyperparameter search in place of the single training job.
+
+    :param parameter_ranges: the hyperparameters searched. Default: learning rate, iterations,
+        leaves and L2 regularization of the gradient-boosting model.
+    :param objective_metric: one of ``TRAINING_METRIC_DEFINITIONS`` (``validation:auc``,
+        ``validation:f1``, ``validation:accuracy``, or the ``train:`` ones, which overfit).
+    :param objective_type: ``Maximize`` or ``Minimize``.
+    :param strategy: ``Bayesian`` (default), ``Random``, ``Hyperband`` or ``Grid``.
+    :param max_jobs: training jobs in all. Default 10: each is a training job billed by the
+        second on the training instance type.
+    :param max_parallel_jobs: at a time. Default 2 (Bayesian search learns from finished jobs).
+    :param early_stopping: let SageMaker stop jobs that will not beat the best (Bayesian and
+        Random only).
+    :param random_seed: makes the drawn hyperparameters reproducible.
+    """
+
+    parameter_ranges: Sequence[ParameterRange] = field(
+        default_factory=lambda: DEFAULT_PARAMETER_RANGES
+    )
+    objective_metric: str = "validation:auc"
+    objective_type: str = "Maximize"
+    strategy: str = "Bayesian"
+    max_jobs: int | None = 10
+    max_parallel_jobs: int = 2
+    early_stopping: bool = True
+    random_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        names = [m.name for m in TRAINING_METRIC_DEFINITIONS]
+        if self.objective_metric not in names:
+            raise PipelineDefinitionError(
+                f"TuningSettings.objective_metric {self.objective_metric!r} is not a metric the "
+                f"training code prints; use one of {names} (validation:auc by default)"
+            )
+        if self.strategy not in STRATEGIES:
+            raise PipelineDefinitionError(
+                f"TuningSettings.strategy {self.strategy!r} is not one of {list(STRATEGIES)}"
+            )
+        object.__setattr__(self, "parameter_ranges", tuple(self.parameter_ranges))
