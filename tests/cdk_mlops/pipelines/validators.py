@@ -41,6 +41,7 @@ SCHEMA_PATH = (
 OPERATIONS: dict[str, tuple[str, frozenset[str]]] = {
     "Processing": ("CreateProcessingJob", frozenset({"ProcessingJobName"})),
     "Training": ("CreateTrainingJob", frozenset({"TrainingJobName"})),
+    "Tuning": ("CreateHyperParameterTuningJob", frozenset({"HyperParameterTuningJobName"})),
     "RegisterModel": ("CreateModelPackage", frozenset()),
 }
 # The Describe response each step type's properties come from.
@@ -49,6 +50,8 @@ PROPERTY_SHAPES = {
     "Training": "DescribeTrainingJobResponse",
     "RegisterModel": "DescribeModelPackageOutput",
 }
+# A tuning step's properties come from two responses, chosen here by the path's first field.
+TUNING_LIST_FIELDS = frozenset({"TrainingJobSummaries", "NextToken"})
 _SCALARS = {
     "string": "String",
     "integer": "Integer",
@@ -81,7 +84,16 @@ class Placeholder:
 
 def _property_type(step_type: str, path: str) -> str:
     """Type of ``Steps.<x>.<path>`` walked through botocore's output shape (raises if absent)."""
-    shape = service_model().shape_for(PROPERTY_SHAPES[step_type])
+    if step_type == "Tuning":
+        first = re.split(r"[.\[]", path, maxsplit=1)[0]
+        root = (
+            "ListTrainingJobsForHyperParameterTuningJobResponse"
+            if first in TUNING_LIST_FIELDS
+            else "DescribeHyperParameterTuningJobResponse"
+        )
+    else:
+        root = PROPERTY_SHAPES[step_type]
+    shape = service_model().shape_for(root)
     text = "." + path
     pos = 0
     while pos < len(text):
