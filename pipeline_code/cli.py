@@ -196,6 +196,57 @@ class RunLocalConfig:
     retrain_cooldown_hours: float = 6.0
     retrain_max_per_day: int = 2
     champion_margin: float = 0.0
+    tune: int = 0  # > 0: a search over that many candidates before the final training
+
+
+def _tune(
+    cfg: RunLocalConfig,
+    hp: Any,
+    schema: Schema,
+    split_dirs: dict[str, Path],
+    folder: Path,
+    summary: dict[str, Any],
+) -> tuple[Any, str]:
+    """``--tune N``: the best of N candidates by validation AUC (the pipeline's Tune step on
+    this machine); returns its hyperparameters and the train step's note."""
+    from dataclasses import replace
+
+    from .training.search_space import OBJECTIVE
+    from .training.train import train
+    from .training.tuning import draw, search
+
+    if hp.model_type != "hgb":
+        raise ValueError(
+            f"--tune searches the hgb model's hyperparameters; --model-type is {hp.model_type!r}"
+        )
+    _reset(folder)
+
+    def fit(values: dict[str, Any]) -> Any:
+        candidate = replace(hp, **values)
+        candidate.validate()
+        result = train(
+            split_dirs["train"],
+            folder / "model",
+            schema,
+            candidate,
+            validation_path=split_dirs["validation"],
+        )
+        return result.metadata["metrics"]
+
+    found = search(draw(cfg.tune, cfg.seed), fit)
+    best = found.best_trial
+    summary["tuning"] = {
+        "objective": OBJECTIVE,
+        "best": best.number,
+        "trials": [asdict(t) for t in found.trials],
+    }
+    (folder / "trials.json").write_text(
+        json.dumps(summary["tuning"], indent=2) + "\n", encoding="utf-8"
+    )
+    shutil.rmtree(folder / "model", ignore_errors=True)
+    return replace(hp, **best.hyperparameters), (
+        f"; tuned: best of {len(found.trials)} is #{best.number} ({OBJECTIVE} {best.score:.3f})"
+    )
 
 
 def _group_name(schema: Schema) -> str:
@@ -324,6 +375,9 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     with progress.step("train") as rec:
         _reset(out / "training")
         hp = Hyperparameters.from_mapping({"model_type": cfg.model_type, "random_state": cfg.seed})
+        tuned = ""
+        if cfg.tune:
+            hp, tuned = _tune(cfg, hp, schema, split_dirs, out / "tuning", summary)
         trained = train(
             split_dirs["train"],
             model_dir,
@@ -334,7 +388,10 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
             tarball=tarball,
         )
         val = trained.metadata["metrics"].get("validation", {})
-        rec.detail = f"{hp.model_type} on {trained.metadata['training_rows']} rows, validation auc {val.get('auc', float('nan')):.3f}"
+        rec.detail = (
+            f"{hp.model_type} on {trained.metadata['training_rows']} rows, validation auc "
+            f"{val.get('auc', float('nan')):.3f}{tuned}"
+        )
     summary["model_tarball"] = str(tarball)
 
     # 5. evaluate
@@ -626,6 +683,14 @@ def add_run_local_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--model-type", default="hgb", help="hgb or logistic (default: hgb)")
     run.add_argument(
+        "--tune",
+        type=int,
+        default=0,
+        metavar="N",
+        help="search N hyperparameter candidates (the pipeline's Tune step) and train the best "
+        "by validation AUC (default: 0, no search)",
+    )
+    run.add_argument(
         "--traffic-rows", type=int, default=2000, help="simulated requests' rows (default: 2000)"
     )
     run.add_argument(
@@ -754,6 +819,7 @@ def _config_from_args(args: argparse.Namespace) -> RunLocalConfig:
         max_quarantine_fraction=args.max_quarantine_fraction,
         bad_fraction=args.bad_fraction,
         model_type=args.model_type,
+        tune=args.tune,
         traffic_rows=args.traffic_rows,
         traffic_drift=args.traffic_drift,
         drift_threshold=args.drift_threshold,

@@ -26,6 +26,7 @@ from cdk_mlops.pipelines.tuning_step import (
     IntegerParameterRange,
     ParameterRange,
 )
+from pipeline_code.training.search_space import OBJECTIVE, SEARCH_SPACE
 
 TUNE = "Tune"
 #: The metrics ``pipeline_code.training.train`` prints for each split it scores.
@@ -42,15 +43,29 @@ TRAIN_MODULE_ENV = "CDK_MLOPS_TRAIN_MODULE"
 #: puts the source-dir bundle (a network-isolated job cannot download it itself).
 TRAIN_PROGRAM = "train.py"
 
-#: A search over the gradient-boosting model's main knobs (``model_type`` ``hgb``).
-DEFAULT_PARAMETER_RANGES: tuple[ParameterRange, ...] = (
-    ContinuousParameterRange(
-        name="learning_rate", min_value=0.02, max_value=0.3, scaling_type="Logarithmic"
-    ),
-    IntegerParameterRange(name="max_iter", min_value=50, max_value=400),
-    IntegerParameterRange(name="max_leaf_nodes", min_value=8, max_value=64),
-    ContinuousParameterRange(name="l2_regularization", min_value=0.0, max_value=1.0),
-)
+
+def _ranges() -> tuple[ParameterRange, ...]:
+    out: list[ParameterRange] = []
+    for name, (kind, low, high, scaling) in SEARCH_SPACE.items():
+        if kind == "integer":
+            out.append(
+                IntegerParameterRange(
+                    name=name, min_value=int(low), max_value=int(high), scaling_type=scaling
+                )
+            )
+        else:
+            out.append(
+                ContinuousParameterRange(
+                    name=name, min_value=low, max_value=high, scaling_type=scaling
+                )
+            )
+    return tuple(out)
+
+
+#: The training code's own search space (``pipeline_code.training.search_space``, which
+#: ``run-local --tune`` searches too): learning rate, iterations, leaves, L2 regularization of
+#: the gradient-boosting model.
+DEFAULT_PARAMETER_RANGES: tuple[ParameterRange, ...] = _ranges()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +89,7 @@ class TuningSettings:
     parameter_ranges: Sequence[ParameterRange] = field(
         default_factory=lambda: DEFAULT_PARAMETER_RANGES
     )
-    objective_metric: str = "validation:auc"
+    objective_metric: str = OBJECTIVE
     objective_type: str = "Maximize"
     strategy: str = "Bayesian"
     max_jobs: int | None = 10
