@@ -42,7 +42,7 @@ _TUNING_ONLY = frozenset(
         "TuningObjective",
         "HyperParameterRanges",
         "StaticHyperParameters",
-        "HyperParameterTuningResourceConfig",
+        "HyperParameterTuningResourceConfig",  # a training job's ResourceConfig, below
     }
 )
 #: Grid searches beyond this many combinations are refused (they would run for hours here).
@@ -195,6 +195,17 @@ def run_tuning(
     name = f"{execution_id}-{step}"[:32].rstrip("-")
     static = dict(definition.get("StaticHyperParameters") or {})
     request = {k: v for k, v in definition.items() if k not in _TUNING_ONLY}
+    tuning_resources = definition.get("HyperParameterTuningResourceConfig")
+    if isinstance(tuning_resources, dict):
+        if tuning_resources.get("InstanceConfigs"):
+            raise ExecutorError(
+                "InstanceConfigs (instance fallbacks) are not supported; give InstanceType",
+                step=step,
+                field="Arguments.TrainingJobDefinition.HyperParameterTuningResourceConfig",
+            )
+        request["ResourceConfig"] = {
+            k: v for k, v in tuning_resources.items() if k != "AllocationStrategy"
+        }
     folder = Path(settings.work_dir) / "jobs" / step
     if folder.exists():
         shutil.rmtree(folder)  # no job folders of an earlier, larger search

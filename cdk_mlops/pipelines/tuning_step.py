@@ -294,6 +294,9 @@ class TuningStep(_TrainingJobStep):
         if self.random_seed is not None:
             config["RandomSeed"] = self.random_seed
         definition: dict[str, Any] = {"AlgorithmSpecification": self._algorithm(), **self._job()}
+        # The tuning job's own spelling of the resources (as the SDK writes it; it also allows
+        # instance fallbacks), instead of a training job's ResourceConfig.
+        definition["HyperParameterTuningResourceConfig"] = definition.pop("ResourceConfig")
         if self.static_hyperparameters:
             definition["StaticHyperParameters"] = self._render_hyperparameters(
                 self.static_hyperparameters

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +37,7 @@ from tests.cdk_mlops.pipelines.validators import (
     validate_definition_requests,
 )
 
+ROOT = Path(__file__).resolve().parents[3]
 SOURCEDIR = "s3://example-bucket/assets/0123abcd.gz"
 TOP_MODEL = {
     "Std:Join": {
@@ -62,8 +66,14 @@ TUNING_DEVIATIONS: tuple[Deviation, ...] = (
     ),
     Deviation(
         "Tuning", r"Arguments\.TrainingJobDefinition", "additionalProperties",
-        "the training job definition lacks Environment (API of 2023)",
-        extra_names=frozenset({"Environment"}),
+        "the training job definition lacks Environment (API of 2023) and "
+        "HyperParameterTuningResourceConfig, which the SDK writes instead of ResourceConfig",
+        extra_names=frozenset({"Environment", "HyperParameterTuningResourceConfig"}),
+    ),
+    Deviation(
+        "Tuning", r"Arguments\.TrainingJobDefinition", "required",
+        "the schema requires ResourceConfig; the API takes it or HyperParameterTuningResourceConfig",
+        message="'ResourceConfig' is a required property",
     ),
     Deviation(
         "Tuning", r"Arguments\.HyperParameterTuningJobConfig", "additionalProperties",
@@ -270,3 +280,117 @@ def test_grid_and_random_requests() -> None:
     minimize = _step(objective_type="Minimize", strategy="Random").arguments()
     objective = minimize["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
     assert objective["Type"] == "Minimize"
+
+
+# ----------------------------------------------------------------------------- SDK oracle
+
+SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
+SDK_SCRIPT = ROOT / "tests" / "oracle" / "sdk_tuning_step.py"
+ORACLE: dict[str, Any] = {
+    "bucket": "example-bucket",
+    "image_uri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3",
+    "role_arn": "arn:aws:iam::123456789012:role/training-pipeline",
+    "instance_type": "ml.m5.xlarge",
+    "kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "output_path": "s3://example-bucket/training-pipeline/Tune",
+    "subnet_ids": ["subnet-0a", "subnet-0b"],
+    "security_group_ids": ["sg-0a"],
+    "static_hyperparameters": {
+        "sagemaker_program": '"train.py"',
+        "sagemaker_submit_directory": '"/opt/ml/input/data/code/0123abcd.gz"',
+    },
+    "environment": {"CODE_VERSION": "0123abcd", TRAIN_MODULE_ENV: "pipeline_code.training.train"},
+    "channels": {
+        "train": "s3://example-bucket/p/train",
+        "validation": "s3://example-bucket/p/validation",
+        "code": SOURCEDIR,
+    },
+    "ranges": [
+        {"kind": "continuous", "name": "learning_rate", "min": 0.02, "max": 0.3,
+         "scaling": "Logarithmic"},
+        {"kind": "integer", "name": "max_iter", "min": 50, "max": 400, "scaling": "Linear"},
+        {"kind": "categorical", "name": "model_type", "values": ["hgb", "logistic"]},
+    ],
+    "metric_definitions": [{"Name": "validation:auc", "Regex": "validation:auc=([-+0-9.eE]+);"}],
+    "objective_metric": "validation:auc",
+    "objective_type": "Maximize",
+    "strategy": "Bayesian",
+    "max_jobs": 10,
+    "max_parallel_jobs": 2,
+    "random_seed": 7,
+}  # fmt: skip
+
+
+def _ours_for_oracle() -> TuningStep:
+    o = ORACLE
+    ranges: list[Any] = []
+    for r in o["ranges"]:
+        if r["kind"] == "categorical":
+            ranges.append(CategoricalParameterRange(name=r["name"], values=r["values"]))
+        elif r["kind"] == "integer":
+            ranges.append(
+                IntegerParameterRange(
+                    name=r["name"],
+                    min_value=r["min"],
+                    max_value=r["max"],
+                    scaling_type=r["scaling"],
+                )
+            )
+        else:
+            ranges.append(
+                ContinuousParameterRange(
+                    name=r["name"],
+                    min_value=r["min"],
+                    max_value=r["max"],
+                    scaling_type=r["scaling"],
+                )
+            )
+    from cdk_mlops.pipelines import NetworkConfig, VpcConfig
+
+    return TuningStep(
+        name="Tune",
+        role_arn=o["role_arn"],
+        image_uri=o["image_uri"],
+        instance_type=o["instance_type"],
+        output_path=o["output_path"],
+        volume_kms_key_id=o["kms_key_id"],
+        output_kms_key_id=o["kms_key_id"],
+        metric_definitions=[
+            MetricDefinition(name=m["Name"], regex=m["Regex"]) for m in o["metric_definitions"]
+        ],
+        objective_metric=o["objective_metric"],
+        objective_type=o["objective_type"],
+        parameter_ranges=ranges,
+        static_hyperparameters=o["static_hyperparameters"],
+        strategy=o["strategy"],
+        max_jobs=o["max_jobs"],
+        max_parallel_jobs=o["max_parallel_jobs"],
+        random_seed=o["random_seed"],
+        inputs=[TrainingChannel(channel_name=k, s3_uri=v) for k, v in o["channels"].items()],
+        environment=o["environment"],
+        network=NetworkConfig(
+            vpc=VpcConfig(subnet_ids=o["subnet_ids"], security_group_ids=o["security_group_ids"]),
+            enable_network_isolation=True,
+            enable_inter_container_traffic_encryption=True,
+        ),
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SDK_PYTHON.exists(), reason="SageMaker SDK oracle environment missing")
+def test_the_sdk_builds_the_same_tuning_request(tmp_path: Path) -> None:
+    settings, out = tmp_path / "settings.json", tmp_path / "sdk-step.json"
+    settings.write_text(json.dumps(ORACLE))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run(
+        [str(SDK_PYTHON), str(SDK_SCRIPT), str(settings), str(out)],
+        capture_output=True, text=True, timeout=300, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    sdk = json.loads(out.read_text())
+    assert sdk["Type"] == "Tuning"
+    theirs = sdk["Arguments"]
+    ours = json.loads(json.dumps(_ours_for_oracle().arguments()))
+    # the whole request, ranges as strings, HyperParameterTuningResourceConfig included
+    assert ours["HyperParameterTuningJobConfig"] == theirs["HyperParameterTuningJobConfig"]
+    assert ours["TrainingJobDefinition"] == theirs["TrainingJobDefinition"]
