@@ -39,7 +39,11 @@ from cdk_mlops.constructs._sagemaker import (
 from cdk_mlops.constructs._util import check_prop, is_token, prop_error, stack_scoped_name
 from cdk_mlops.constructs.interfaces import IModelRegistry, JobNetwork
 from cdk_mlops.constructs.pipeline_code import PipelineCode, grant_asset_read
-from cdk_mlops.pipelines.images import DEFAULT_SKLEARN_VERSION, sklearn_image_uri
+from cdk_mlops.pipelines.images import (
+    DEFAULT_SKLEARN_VERSION,
+    sklearn_image_uri,
+    xgboost_image_uri,
+)
 from cdk_mlops.pipelines.pipeline import Pipeline
 from cdk_mlops.pipelines.training import (
     DEFAULT_COMMANDS,
@@ -51,6 +55,7 @@ from cdk_mlops.pipelines.training import (
     instance_type_problem,
 )
 from cdk_mlops.pipelines.tuning import TuningSettings
+from cdk_mlops.pipelines.xgboost import XGBoostSettings
 
 _PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 _INSTANCE = re.compile(r"^ml\.[a-z0-9][a-z0-9-]*\.[a-z0-9]+$")
@@ -189,6 +194,9 @@ class TrainingPipeline(TrainingPipelineBase):
     :param tuning: a hyperparameter search (``Tune``) in place of the single training job; the
         best job by the validation metric feeds Evaluate and Register (see
         :class:`~cdk_mlops.pipelines.tuning.TuningSettings`). Default: none, one training job.
+    :param xgboost: train with SageMaker's XGBoost algorithm on several instances, the data
+        sharded by S3 key (:class:`~cdk_mlops.pipelines.xgboost.XGBoostSettings`); Evaluate and
+        the registered model then use the XGBoost image. Not with ``tuning``. Default: none.
     """
 
     def __init__(
@@ -219,10 +227,27 @@ class TrainingPipeline(TrainingPipelineBase):
         champion_margin: float = 0.0,
         intended_use: str | None = None,
         tuning: TuningSettings | None = None,
+        xgboost: XGBoostSettings | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         #: The hyperparameter search in place of the training job, if any.
         self.tuning = tuning
+        if xgboost is not None and not isinstance(xgboost, XGBoostSettings):
+            raise prop_error(
+                self,
+                "xgboost",
+                repr(xgboost),
+                "Pass cdk_mlops.pipelines.xgboost.XGBoostSettings(...) or None.",
+            )
+        if xgboost is not None and tuning is not None:
+            raise prop_error(
+                self,
+                "tuning",
+                "set together with xgboost",
+                "The Tune step searches the scikit-learn model; choose tuning or xgboost.",
+            )
+        #: The distributed XGBoost backend's settings, if it trains.
+        self.xgboost = xgboost
         if tuning is not None and not isinstance(tuning, TuningSettings):
             raise prop_error(
                 self,
@@ -425,6 +450,10 @@ class TrainingPipeline(TrainingPipelineBase):
             intended_use=intended_use,
             tuning=tuning,
             sourcedir_uri=self.code.sourcedir_channel_uri if tuning is not None else None,
+            xgboost=xgboost,
+            xgboost_image_uri=(
+                xgboost_image_uri(self, version=xgboost.version) if xgboost is not None else None
+            ),
             # The serving code is inside model.tar.gz (code/, written by the training job): the
             # model package needs no CDK asset, which `cdk gc` could delete.
             inference_environment={

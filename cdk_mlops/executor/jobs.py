@@ -473,11 +473,13 @@ def run_training(
             step=step,
             field="AlgorithmSpecification.TrainingInputMode",
         )
-    _single_instance(
-        (args.get("ResourceConfig") or {}).get("InstanceCount"),
-        step,
-        "ResourceConfig.InstanceCount",
-    )
+    algorithm = builtin_xgboost(spec, args.get("HyperParameters") or {})
+    if not algorithm:
+        _single_instance(
+            (args.get("ResourceConfig") or {}).get("InstanceCount"),
+            step,
+            "ResourceConfig.InstanceCount",
+        )
     job = JobDir(settings.work_dir / "jobs" / (job_folder or step))
     job.python_shims(settings.python)
     name = job_name or _job_name("training", execution_id, step)
@@ -505,6 +507,8 @@ def run_training(
             "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
             "RecordWrapperType": channel.get("RecordWrapperType", "None"),
         }
+        if channel.get("ContentType"):
+            input_data_config[name_]["ContentType"] = channel["ContentType"]
         s3.download_prefix(
             source.get("S3Uri"),
             job.opt_ml / "input" / "data" / name_,
@@ -529,7 +533,12 @@ def run_training(
     env = _base_env(job, settings, args.get("Environment") or {})
     env.update({"TRAINING_JOB_NAME": name, "TRAINING_JOB_ARN": arn})
     entrypoint = spec.get("ContainerEntrypoint")
-    if entrypoint:
+    if algorithm:
+        # The image's own training (algorithm mode): cdk_mlops.executor.xgboost_algorithm.
+        argv = ["python", "-m", "cdk_mlops.executor.xgboost_algorithm"]
+        cwd = job.root
+        field = "AlgorithmSpecification.TrainingImage"
+    elif entrypoint:
         argv = [str(a) for a in job.rewrite([*entrypoint, *(spec.get("ContainerArguments") or [])])]
         cwd = job.root
         field = "AlgorithmSpecification.ContainerEntrypoint"
@@ -592,6 +601,19 @@ def final_metrics(definitions: Sequence[Mapping[str, Any]], log: Path) -> list[d
                 out.append({"MetricName": definition.get("Name"), "Value": value})
                 break
     return out
+
+
+def builtin_xgboost(spec: Mapping[str, Any], hyperparameters: Mapping[str, Any]) -> bool:
+    """True for SageMaker's XGBoost algorithm: its image, run in algorithm mode (no entry point,
+    no ``sagemaker_program``). Several instances are then allowed: the emulation trains on
+    every shard in one process."""
+    image = str(spec.get("TrainingImage") or "")
+    repository = image.rsplit("/", 1)[-1].split(":", 1)[0]
+    return (
+        repository == "sagemaker-xgboost"
+        and not spec.get("ContainerEntrypoint")
+        and "sagemaker_program" not in hyperparameters
+    )
 
 
 def _pack(folder: Path, archive: Path) -> None:

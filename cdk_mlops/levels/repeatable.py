@@ -23,6 +23,7 @@ from cdk_mlops.constructs import (
 )
 from cdk_mlops.levels.foundation import Foundation
 from cdk_mlops.pipelines.tuning import TuningSettings
+from cdk_mlops.pipelines.xgboost import XGBoostSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +52,8 @@ class RepeatableSettings:
     :param etl_workers: how many (2 to 299). Default 2.
     :param tuning: a hyperparameter search in place of the pipeline's single training job
         (:class:`~cdk_mlops.pipelines.tuning.TuningSettings`). Default: none.
+    :param xgboost: SageMaker's XGBoost on several instances instead of the scikit-learn
+        training job (:class:`~cdk_mlops.pipelines.xgboost.XGBoostSettings`). Default: none.
     """
 
     code_dir: Path | str | None = None
@@ -67,6 +70,7 @@ class RepeatableSettings:
     etl_worker_type: glue.WorkerType = glue.WorkerType.G_1X
     etl_workers: int = 2
     tuning: TuningSettings | None = None
+    xgboost: XGBoostSettings | None = None
 
 
 class RepeatableLevel(Construct):
@@ -153,6 +157,7 @@ class RepeatableLevel(Construct):
             threshold=s.quality_threshold,
             intended_use=s.intended_use,
             tuning=s.tuning,
+            xgboost=s.xgboost,
         )
         self.ci = BasicCi(
             self,

@@ -155,6 +155,12 @@ SKLEARN_REGISTRY_ACCOUNTS: Mapping[str, str] = MappingProxyType(
 )
 
 MAPPING_ID = "SageMakerSklearnImageRegistry"
+#: SageMaker's XGBoost algorithm and framework image (training, processing and serving).
+XGBOOST_REPOSITORY = "sagemaker-xgboost"
+#: 3.0-5: Python 3.10, xgboost 3.0.5, scikit-learn 1.8.0, numpy 2.1.0, pandas 2.2.3, pyarrow 22
+#: (aws/sagemaker-xgboost-container: docker/3.0-5 and requirements.txt).
+XGBOOST_VERSIONS = ("3.0-5",)
+DEFAULT_XGBOOST_VERSION = "3.0-5"
 _ACCOUNT_KEY = "account"
 
 
@@ -192,13 +198,38 @@ def sklearn_image_uri(scope: Construct, *, framework_version: str = DEFAULT_SKLE
     A stack with a concrete region outside the table fails here, at synth, rather than at
     deploy.
     """
+    return _registry_image_uri(
+        scope, SKLEARN_REPOSITORY, sklearn_image_tag(framework_version), "scikit-learn"
+    )
+
+
+def xgboost_image_uri(scope: Construct, *, version: str = DEFAULT_XGBOOST_VERSION) -> str:
+    """The SageMaker XGBoost image (``sagemaker-xgboost:<version>``) for the stack of ``scope``.
+
+    SageMaker publishes it from the same registry account per region as the scikit-learn image
+    (checked against the SageMaker SDK's tables by a test), so the same mapping resolves it.
+    """
+    if version not in XGBOOST_VERSIONS:
+        raise PipelineDefinitionError(
+            f"XGBoost version {version!r} is not one of {list(XGBOOST_VERSIONS)} (the image "
+            "versions this library is tested against)"
+        )
+    return _registry_image_uri(scope, XGBOOST_REPOSITORY, version, "XGBoost")
+
+
+def xgboost_image_uri_for_region(region: str, version: str = DEFAULT_XGBOOST_VERSION) -> str:
+    """The literal XGBoost image URI in a known region (for tests and non-CDK use)."""
+    sklearn = sklearn_image_uri_for_region(region)
+    return f"{sklearn.split('/', 1)[0]}/{XGBOOST_REPOSITORY}:{version}"
+
+
+def _registry_image_uri(scope: Construct, repository: str, tag: str, what: str) -> str:
     from aws_cdk import Aws, CfnMapping, Fn, Stack, Token
 
-    tag = sklearn_image_tag(framework_version)
     stack = Stack.of(scope)
     if not Token.is_unresolved(stack.region) and stack.region not in SKLEARN_REGISTRY_ACCOUNTS:
         raise PipelineDefinitionError(
-            f"stack {stack.stack_name}: no SageMaker scikit-learn image registry known for "
+            f"stack {stack.stack_name}: no SageMaker {what} image registry known for "
             f"region {stack.region!r}; known regions: {', '.join(sorted(SKLEARN_REGISTRY_ACCOUNTS))}"
         )
     mapping = stack.node.try_find_child(MAPPING_ID)
@@ -216,5 +247,5 @@ def sklearn_image_uri(scope: Construct, *, framework_version: str = DEFAULT_SKLE
     account = mapping.find_in_map(Aws.REGION, _ACCOUNT_KEY)
     return Fn.join(
         "",
-        [account, ".dkr.ecr.", Aws.REGION, ".", Aws.URL_SUFFIX, f"/{SKLEARN_REPOSITORY}:{tag}"],
+        [account, ".dkr.ecr.", Aws.REGION, ".", Aws.URL_SUFFIX, f"/{repository}:{tag}"],
     )

@@ -84,6 +84,7 @@ from cdk_mlops.pipelines.tuning import (
     TUNE,
     TuningSettings,
 )
+from cdk_mlops.pipelines.xgboost import XGBoostSettings, xgboost_steps
 
 # Step names (stable: they appear in execution history and in IAM/EventBridge filters).
 DATA_VERSION = "DataVersion"
@@ -349,6 +350,8 @@ class TrainingPipelineSettings:
     intended_use: str | None = None
     tuning: TuningSettings | None = None
     sourcedir_uri: str | None = None
+    xgboost: XGBoostSettings | None = None
+    xgboost_image_uri: str | None = None
 
 
 def build_training_pipeline(
@@ -382,6 +385,8 @@ def build_training_pipeline(
     intended_use: str | None = None,
     tuning: TuningSettings | None = None,
     sourcedir_uri: str | None = None,
+    xgboost: XGBoostSettings | None = None,
+    xgboost_image_uri: str | None = None,
 ) -> Pipeline:
     """Build the level-2 training pipeline (see the module docstring).
 
@@ -436,6 +441,10 @@ def build_training_pipeline(
         sourcedir_uri: S3 URI of the source-dir bundle (``sourcedir.tar.gz``, whose
             ``train.py`` runs the training module), its object name literal
             (``PipelineCode.sourcedir_channel_uri``); required with ``tuning``.
+        xgboost: trains with SageMaker's XGBoost algorithm on several instances, the data sharded
+            by S3 key (``cdk_mlops.pipelines.xgboost``); not with ``tuning``.
+        xgboost_image_uri: the XGBoost image (``images.xgboost_image_uri``); required with
+            ``xgboost``.
     """
     settings = TrainingPipelineSettings(
         role_arn=role_arn,
@@ -467,8 +476,30 @@ def build_training_pipeline(
         intended_use=intended_use,
         tuning=tuning,
         sourcedir_uri=sourcedir_uri,
+        xgboost=xgboost,
+        xgboost_image_uri=xgboost_image_uri,
     )
     return _build(settings)
+
+
+def _check_xgboost(s: TrainingPipelineSettings) -> None:
+    if not isinstance(s.xgboost, XGBoostSettings):
+        raise PipelineDefinitionError(f"xgboost {s.xgboost!r} must be an XGBoostSettings")
+    if s.tuning is not None:
+        raise PipelineDefinitionError(
+            "tuning and xgboost are both set: the Tune step searches the scikit-learn model's "
+            "hyperparameters; choose one"
+        )
+    if not s.xgboost_image_uri:
+        raise PipelineDefinitionError(
+            "xgboost needs xgboost_image_uri, the SageMaker XGBoost image "
+            "(cdk_mlops.pipelines.images.xgboost_image_uri(scope))"
+        )
+    if s.hyperparameters:
+        raise PipelineDefinitionError(
+            f"hyperparameters {sorted(s.hyperparameters)} are the scikit-learn model's; with "
+            "xgboost, pass XGBoostSettings(hyperparameters=...)"
+        )
 
 
 def _check_tuning(s: TrainingPipelineSettings) -> None:
@@ -517,6 +548,8 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         )
     if s.tuning is not None:
         _check_tuning(s)
+    if s.xgboost is not None:
+        _check_xgboost(s)
     if not 0.0 <= s.champion_margin < 1.0:
         raise PipelineDefinitionError(
             f"champion_margin {s.champion_margin!r} must be in [0, 1): e.g. 0.01 lets a "
@@ -587,8 +620,10 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         depends_on: Sequence[str] = (),
         data_version: JsonGet | None = None,
         extra_arguments: Sequence[str] = (),
+        image: Value | None = None,
+        command: StepCommand | None = None,
     ) -> ProcessingStep:
-        command = s.commands[name]
+        command = command or s.commands[name]
         arguments = [a.replace("{schema}", s.schema) for a in command.arguments]
         arguments += list(extra_arguments)
         environment: dict[str, Value] = {"CODE_VERSION": s.code_version}
@@ -598,7 +633,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             name=name,
             description=description,
             role_arn=s.role_arn,
-            image_uri=s.image_uri,
+            image_uri=image if image is not None else s.image_uri,
             instance_type=processing_type,
             volume_kms_key_id=s.kms_key_id,
             output_kms_key_id=s.kms_key_id,
@@ -656,7 +691,26 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         TrainingChannel(channel_name="validation", s3_uri=preprocess.output_uri("validation")),
     )
     train: TrainingStep | TuningStep
-    if s.tuning is None:
+    model_data: Value
+    model_image: Value = s.image_uri
+    extra_steps: list[ProcessingStep] = []
+    if s.xgboost is not None:
+        model_image = str(s.xgboost_image_uri)
+        train, package_step, encode_step = xgboost_steps(
+            s,
+            processing=processing,
+            preprocess=preprocess,
+            output_uri=output_uri,
+            base=base,
+            training_type=training_type,
+            network=network,
+            retries=retries,
+            cache=cache,
+            data_version=data_version,
+        )
+        extra_steps = [encode_step, package_step]
+        model_data = Join(on="/", values=(package_step.output_uri("model"), "model.tar.gz"))
+    elif s.tuning is None:
         train = TrainingStep(
             name=TRAIN,
             description="Fit the scikit-learn model",
@@ -685,7 +739,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             retry_policies=retries,
             cache_config=cache,
         )
-        model_data: Value = train.model_artifacts()
+        model_data = train.model_artifacts()
     else:
         t = s.tuning
         sourcedir = str(s.sourcedir_uri)
@@ -763,6 +817,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         description="Score the test set: evaluation.json with quality and bias metrics"
         + (", and the champion on the same data" if champion is not None else ""),
         data_version=data_version,
+        image=model_image,
         extra_arguments=(
             [
                 "--champion-model",
@@ -821,7 +876,7 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
         model_package_group_name=s.model_package_group_name,
         containers=[
             ModelContainer(
-                image=s.image_uri,
+                image=model_image,
                 model_data_url=model_data,
                 environment=environment,
             )
@@ -901,6 +956,15 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             approval,
             *([champion] if champion is not None else []),
         ),
-        steps=(data_version_step, preprocess, train, evaluate, baseline, gate),
+        steps=(
+            data_version_step,
+            preprocess,
+            *extra_steps[:1],
+            train,
+            *extra_steps[1:],
+            evaluate,
+            baseline,
+            gate,
+        ),
         experiment_config=PipelineExperimentConfig(),
     )

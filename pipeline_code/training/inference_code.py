@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 CODE_DIR = "code"
@@ -76,10 +77,14 @@ def _imported_modules(source: Path, package: str, module: str) -> set[str]:
     return found
 
 
-def inference_modules(package_root: Path = PACKAGE_ROOT) -> list[str]:
-    """Relative paths (under the package) of the handler's module closure, ``__init__``s included."""
+def inference_modules(
+    package_root: Path = PACKAGE_ROOT, extra_modules: Sequence[str] = ()
+) -> list[str]:
+    """Relative paths (under the package) of the handler's module closure, ``__init__``s
+    included; ``extra_modules`` (relative dotted names) and their closures too, e.g. the module
+    of a pickled model class the handler does not import itself."""
     package = package_root.name
-    todo = [HANDLER_MODULE]
+    todo = [HANDLER_MODULE, *extra_modules]
     seen: set[str] = set()
     files: set[Path] = set()
     while todo:
@@ -102,14 +107,17 @@ def inference_modules(package_root: Path = PACKAGE_ROOT) -> list[str]:
     return sorted(f.relative_to(package_root).as_posix() for f in files)
 
 
-def copy_inference_code(model_dir: str | Path, package_root: Path = PACKAGE_ROOT) -> Path:
-    """Write ``<model_dir>/code/`` (entry point + the handler's modules) and return its path."""
+def copy_inference_code(
+    model_dir: str | Path, package_root: Path = PACKAGE_ROOT, extra_modules: Sequence[str] = ()
+) -> Path:
+    """Write ``<model_dir>/code/`` (entry point + the handler's modules, and
+    ``extra_modules``') and return its path."""
     root = Path(package_root).resolve()
     code = Path(model_dir) / CODE_DIR
     if code.exists():
         shutil.rmtree(code)
     target = code / root.name
-    for rel in inference_modules(root):
+    for rel in inference_modules(root, extra_modules):
         dest = target / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / rel, dest)

@@ -177,8 +177,8 @@ def _convert(name: str, value: Any, annotation: Any) -> Any:
     return str(value)
 
 
-def build_pipeline(schema: Schema, hp: Hyperparameters) -> Pipeline:
-    """Preprocessing (impute + scale numerics; one-hot categoricals and booleans) + the model.
+def build_preprocessor(schema: Schema) -> ColumnTransformer:
+    """Impute + scale numerics; one-hot categoricals and booleans.
 
     Categories come from the schema; values outside it encode as all zeros
     (``handle_unknown="ignore"``): rejecting them is the inference handler's job.
@@ -200,7 +200,12 @@ def build_pipeline(schema: Schema, hp: Hyperparameters) -> Pipeline:
         transformers.append(("numeric", numeric, schema.numeric_features))
     if cat_cols:
         transformers.append(("categorical", categorical, cat_cols))
-    pre = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+    return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+
+
+def build_pipeline(schema: Schema, hp: Hyperparameters) -> Pipeline:
+    """Preprocessing (:func:`build_preprocessor`) + the model."""
+    pre = build_preprocessor(schema)
     model: Any
     if hp.model_type == "hgb":
         model = HistGradientBoostingClassifier(
@@ -334,10 +339,6 @@ def train(
         xv, yv = features_and_target(val_df, schema)
         metrics["validation"] = quick_metrics(yv, pipeline.predict_proba(xv)[:, 1])
         validation_rows = len(val_df)
-    out = Path(model_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipeline, out / MODEL_FILE)
-    (out / SCHEMA_FILE).write_text(schema.to_json(), encoding="utf-8")
     metadata: dict[str, Any] = {
         "schema_name": schema.name,
         "features": schema.feature_names,
@@ -360,10 +361,28 @@ def train(
         "data_version": data_version or _data_version_of(train_path),
         "created_at": dt.datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
-    copy_inference_code(out)
+    out = save_model_dir(model_dir, pipeline, schema, metadata)
     packed = package_model(out, tarball) if tarball is not None else None
     return TrainResult(model_dir=out, metadata=metadata, tarball=packed)
+
+
+def save_model_dir(
+    model_dir: str | Path,
+    pipeline: Any,
+    schema: Schema,
+    metadata: Mapping[str, Any],
+    *,
+    extra_modules: Sequence[str] = (),
+) -> Path:
+    """Write the model folder: ``model.joblib``, ``schema.json``, ``metadata.json`` and the
+    serving code (``code/``, with ``extra_modules`` the pickle needs beyond the handler's)."""
+    out = Path(model_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    joblib.dump(pipeline, out / MODEL_FILE)
+    (out / SCHEMA_FILE).write_text(schema.to_json(), encoding="utf-8")
+    (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    copy_inference_code(out, extra_modules=extra_modules)
+    return out
 
 
 def _data_version_of(train_path: str | Path) -> str | None:
