@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: synth test container-test container-test-1.4-2 lint typecheck deps deps-synth run-local bench clean
+.PHONY: synth test container-test container-test-1.4-2 container-test-xgboost lint typecheck deps deps-synth run-local bench clean
 
 SDK_VENV := .venv-sdk
 # pipeline_code's tests also run in environments that reproduce a SageMaker scikit-learn image:
@@ -19,13 +19,16 @@ SDK_VENV := .venv-sdk
 # older 1.4-2 image, still offered (make container-test-1.4-2, not part of make test).
 CONTAINER_VENV := .venv-container
 CONTAINER_VENV_1_4_2 := .venv-container-1.4-2
+# .venv-container-xgboost: the XGBoost 3.0-5 image, where the distributed backend's model is
+# packaged, evaluated and served (make container-test-xgboost, part of make test).
+CONTAINER_VENV_XGBOOST := .venv-container-xgboost
 # An interpreter to use instead of searching PATH and pyenv (must be the image's X.Y).
 CONTAINER_PYTHON ?=
 
 # What `make synth` (the main job) needs: the project, the CDK CLI, checkov. Nothing else.
 deps-synth: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 # Everything, for `make test`: also the SageMaker SDK oracle and the container environment.
-deps: deps-synth $(SDK_VENV)/.installed $(CONTAINER_VENV)/.installed
+deps: deps-synth $(SDK_VENV)/.installed $(CONTAINER_VENV)/.installed $(CONTAINER_VENV_XGBOOST)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +76,9 @@ $(CONTAINER_VENV)/.installed: requirements/container-sklearn-1.9-0.txt pyproject
 $(CONTAINER_VENV_1_4_2)/.installed: requirements/container-sklearn-1.4-2.txt pyproject.toml
 	$(call container_venv,$(CONTAINER_VENV_1_4_2),$<)
 
+$(CONTAINER_VENV_XGBOOST)/.installed: requirements/container-xgboost-3.0-5.txt pyproject.toml
+	$(call container_venv,$(CONTAINER_VENV_XGBOOST),$<)
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -97,6 +103,7 @@ typecheck: $(VENV)/.installed
 test: deps lint typecheck
 	$(PY) -m pytest -n 2 --dist loadfile -q
 	$(MAKE) --no-print-directory container-test
+	$(MAKE) --no-print-directory container-test-xgboost
 
 CONTAINER_PYTEST := -m pytest tests/pipeline_code tests/integration -q -n 2 --dist loadfile -p no:cacheprovider -W error::FutureWarning
 
@@ -108,6 +115,11 @@ container-test: $(CONTAINER_VENV)/.installed
 ## The same on the older 1.4-2 image's Python 3.10 and libraries (not part of make test).
 container-test-1.4-2: $(CONTAINER_VENV_1_4_2)/.installed
 	$(CONTAINER_VENV_1_4_2)/bin/python $(CONTAINER_PYTEST)
+
+## pipeline_code's tests on the XGBoost 3.0-5 image's Python 3.10 and libraries: the distributed
+## backend's encode, package, evaluate and serving run there.
+container-test-xgboost: $(CONTAINER_VENV_XGBOOST)/.installed
+	$(CONTAINER_VENV_XGBOOST)/bin/python $(CONTAINER_PYTEST)
 
 run-local: $(VENV)/.installed
 	$(VENV)/bin/cdk-mlops run-local

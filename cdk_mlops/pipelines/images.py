@@ -157,8 +157,8 @@ SKLEARN_REGISTRY_ACCOUNTS: Mapping[str, str] = MappingProxyType(
 MAPPING_ID = "SageMakerSklearnImageRegistry"
 #: SageMaker's XGBoost algorithm and framework image (training, processing and serving).
 XGBOOST_REPOSITORY = "sagemaker-xgboost"
-#: 3.0-5: Python 3.10, xgboost 3.0.5, scikit-learn 1.8.0, numpy 2.1.0, pandas 2.2.3, pyarrow 22
-#: (aws/sagemaker-xgboost-container: docker/3.0-5 and requirements.txt).
+#: 3.0-5: Python 3.10, xgboost 3.0.5, scikit-learn 1.5.2, numpy 2.1.0, pandas 2.2.3, pyarrow 22
+#: (aws/sagemaker-xgboost-container at d4a0e90: docker/3.0-5 and requirements.txt).
 XGBOOST_VERSIONS = ("3.0-5",)
 DEFAULT_XGBOOST_VERSION = "3.0-5"
 _ACCOUNT_KEY = "account"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline_code.compat import UTC
 from pipeline_code.monitoring.capture import read_capture_files, write_capture_files
 from pipeline_code.schema import Schema
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from moto import mock_aws
 
+from pipeline_code.compat import UTC
 from pipeline_code.monitoring import drift as D
 from pipeline_code.monitoring import formats
 from pipeline_code.monitoring.baseline import build_baseline, run_baseline
