@@ -158,7 +158,8 @@ MAPPING_ID = "SageMakerSklearnImageRegistry"
 #: SageMaker's XGBoost algorithm and framework image (training, processing and serving).
 XGBOOST_REPOSITORY = "sagemaker-xgboost"
 #: 3.0-5: Python 3.10, xgboost 3.0.5, scikit-learn 1.5.2, numpy 2.1.0, pandas 2.2.3, pyarrow 22
-#: (aws/sagemaker-xgboost-container at d4a0e90: docker/3.0-5 and requirements.txt).
+#: (aws/sagemaker-xgboost-container@d4a0e90b89ab30f997df7aff82997d206e01d0c3: docker/3.0-5
+#: and requirements.txt, the commit that made 3.0-5).
 XGBOOST_VERSIONS = ("3.0-5",)
 DEFAULT_XGBOOST_VERSION = "3.0-5"
 _ACCOUNT_KEY = "account"

@@ -112,8 +112,10 @@ def test_each_extra_named_by_the_cli_exists_in_pyproject() -> None:
     named = {c.extra.name for c in cli.subcommands() if c.extra is not None}
     assert named == {"ml", "checks", "executor"}
     assert named <= set(extras)
-    # the executor extra brings the ml extra: its jobs run pipeline_code
-    assert "cdk-mlops[ml]" in extras["executor"]
+    # the executor extra brings the ml extra (its jobs run pipeline_code) and the xgboost one
+    # (it emulates SageMaker's XGBoost algorithm)
+    (own,) = [d for d in extras["executor"] if d.startswith("cdk-mlops[")]
+    assert set(own.removeprefix("cdk-mlops[").removesuffix("]").split(",")) == {"ml", "xgboost"}
 
 
 def test_a_module_missing_while_running_is_reported_the_same_way(
