@@ -116,6 +116,12 @@ def launch_id() -> str:
     )
 
 
+def is_launch_scoped(scope: IConstruct) -> bool:
+    """True when ``scope``'s stack names its resources per launch (:func:`launch_scoped_names`);
+    names CDK would fix per template must then come from :func:`stack_scoped_name`."""
+    return getattr(cdk.Stack.of(scope), _LAUNCH_PREFIX_ATTR, None) is not None
+
+
 def launch_scoped_names(stack: cdk.Stack, prefix: str) -> None:
     """Name ``stack``'s resources ``<prefix>-<launch id>-<suffix>`` instead of
     ``<stack name>-<suffix>`` (:func:`stack_scoped_name`).
