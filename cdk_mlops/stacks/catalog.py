@@ -249,9 +249,14 @@ class CatalogStack(cdk.Stack):
                 "given its name in advance; share models from a level stack deployed with env= "
                 "instead, and leave model_consumer_accounts empty here.",
             )
+        self._created_asset_bucket: s3.Bucket | None = None
         if asset_bucket is not None:
             self._check_asset_bucket(asset_bucket)
-        self.asset_bucket: s3.IBucket = asset_bucket or self._new_asset_bucket()
+        #: The asset bucket as the products see it: imported by name into this stack, so CDK's
+        #: asset copy lands here and the product templates name it literally.
+        self.asset_bucket: s3.IBucket = (
+            self._new_asset_bucket() if asset_bucket is None else self._import(asset_bucket)
+        )
         self.portfolio = servicecatalog.Portfolio(
             self,
             "Portfolio",
@@ -390,7 +395,10 @@ class CatalogStack(cdk.Stack):
     def _check_asset_bucket(self, bucket: s3.IBucket) -> None:
         if cdk.Resource.is_owned_resource(bucket):
             cfn = bucket.node.default_child
-            if isinstance(cfn, s3.CfnBucket) and cfn.bucket_name is None:
+            if (
+                isinstance(cfn, s3.CfnBucket)
+                and cdk.Stack.of(bucket).resolve(cfn.bucket_name) is None
+            ):
                 raise prop_error(
                     self,
                     "asset_bucket",
@@ -398,6 +406,17 @@ class CatalogStack(cdk.Stack):
                     "Product templates name their asset bucket literally, so a bucket created in "
                     "the app needs bucket_name=; or import one with s3.Bucket.from_bucket_name.",
                 )
+
+    def _import(self, bucket: s3.IBucket) -> s3.IBucket:
+        name = bucket.bucket_name
+        if cdk.Resource.is_owned_resource(bucket):
+            cfn = bucket.node.default_child
+            assert isinstance(cfn, s3.CfnBucket) and cfn.bucket_name is not None
+            name = cfn.bucket_name
+            owner = cdk.Stack.of(bucket)
+            if owner is not self:
+                self.add_stack_dependency(owner, "the product assets are copied into its bucket")
+        return s3.Bucket.from_bucket_name(self, "AssetBucketByName", name)
 
     # -- defaults --------------------------------------------------------------------------
 
@@ -511,10 +530,12 @@ class CatalogStack(cdk.Stack):
         deployment = self.asset_bucket.node.try_find_child("ProductAssetsDeployment")
         if deployment is None:
             return
-        created = getattr(self, "_created_asset_bucket", None)
+        created = self._created_asset_bucket
         if created is not None:
             deployment.node.add_dependency(created)
         _document_bucket_deployment(self, self.asset_bucket)
+        if created is None:
+            return  # a bucket of the user's: CDK's warning to grant access stands (see docs)
         cdk.Validations.of(self).acknowledge(
             cdk.Acknowledgment(
                 id="Annotation::@aws-cdk/aws-servicecatalog:assetsManuallyAddBucketPermissions",
@@ -626,6 +647,12 @@ class CatalogStack(cdk.Stack):
                         "iam:CreatePolicyVersion",
                         "iam:DeletePolicyVersion",
                         "iam:ListPolicyVersions",
+                        "iam:ListRolePolicies",
+                        "iam:ListAttachedRolePolicies",
+                        "iam:ListRoleTags",
+                        "iam:DeleteRolePermissionsBoundary",
+                        "iam:TagPolicy",
+                        "iam:UntagPolicy",
                     ],
                     resources=iam_scope,
                 ),
