@@ -21,7 +21,7 @@ from aws_cdk.assertions import Match, Template
 from cdk_mlops import checks
 from cdk_mlops.checks import StackReport, check_assembly, stack_templates
 from cdk_mlops.compliance import add_compliance_checks
-from cdk_mlops.constructs._util import launch_scoped_names
+from cdk_mlops.constructs._util import launch_scoped_names, stack_scoped_name
 from cdk_mlops.levels import RepeatableSettings
 from cdk_mlops.stacks import CatalogStack, compose_level
 from cdk_mlops.stacks.catalog import SAGEMAKER_PROJECT_PARAMETERS, STUDIO_VISIBILITY_TAG
@@ -122,6 +122,36 @@ def test_each_product_holds_what_the_level_stack_deploys(catalog: Catalog, level
     assert counts == LEVEL_COUNTS[f"MlopsLevel{level}"]
     assert set(SAGEMAKER_PROJECT_PARAMETERS) <= set(product["Parameters"])
     assert "BootstrapVersion" not in product.get("Parameters", {})
+
+
+@pytest.mark.parametrize("level", [1, 2, 3, 4])
+def test_each_product_has_the_logical_ids_of_the_level_stack(
+    catalog: Catalog, assembly: Path, level: int
+) -> None:
+    # compose_level builds the same construct tree, so the same logical ids; only the security
+    # group's rules on itself name the stack path
+    stack = json.loads(stack_templates(assembly)[f"MlopsLevel{level}"].read_text())["Resources"]
+    product = catalog.product(level)["Resources"]
+    assert {k for k in set(stack) ^ set(product) if "SecurityGroup" not in k} == set()
+    assert len(set(stack) - set(product)) == len(set(product) - set(stack)) == 2
+
+
+def test_launch_scoped_names_fit_every_name_rule() -> None:
+    stack = cdk.Stack(new_app(), "MlopsLevel9")
+    launch_scoped_names(stack, "mlops-l9")
+    glue = stack.resolve(
+        stack_scoped_name(stack, "mlops", max_length=255, separator="_", lowercase=True)
+    )
+    assert glue["Fn::Join"][1][0] == "mlops_l9_" and glue["Fn::Join"][1][2] == "_mlops"
+    assert "AWS::StackId" in json.dumps(glue)
+    # cut to the limit around the launch id, with a hash of the full name
+    cut = stack.resolve(stack_scoped_name(stack, "x" * 80, max_length=40))
+    literal = "".join(p for p in cut["Fn::Join"][1] if isinstance(p, str))
+    assert len(literal) + 8 <= 40 and literal.startswith("mlops-l9-")
+    with pytest.raises(ValueError, match=r"12 characters cannot hold the launch-scoped prefix"):
+        stack_scoped_name(stack, "suffix", max_length=12)
+    # a stack that is not launch-scoped keeps its stack-name names
+    assert stack_scoped_name(cdk.Stack(new_app(), "Plain"), "x", max_length=63) == "Plain-x"
 
 
 @pytest.mark.parametrize("level", [2, 4])
