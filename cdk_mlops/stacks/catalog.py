@@ -102,7 +102,7 @@ class LevelProduct(servicecatalog.ProductStack):
             type="String",
             default="none",
             max_length=32,
-            allowed_pattern=r"^[a-zA-Z](-*[a-zA-Z0-9])*",
+            allowed_pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*",
             description="The SageMaker project launching this template (SageMaker sets it).",
         )
         project_id = cdk.CfnParameter(

@@ -18,7 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
-from cdk_mlops import checks
+from cdk_mlops import checks, cli
 from cdk_mlops.checks import StackReport, check_assembly, stack_templates
 from cdk_mlops.compliance import add_compliance_checks
 from cdk_mlops.constructs._util import launch_scoped_names, stack_scoped_name
@@ -111,6 +111,19 @@ def test_cdk_mlops_check_lists_the_products(catalog: Catalog) -> None:
     table = checks.format_table(list(catalog.reports.values()))
     for name in PRODUCTS:
         assert f"{name} " in table
+
+
+def test_the_check_command_gates_the_products(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `cdk-mlops check` itself, with a cfn-lint that records what it is given (the real one ran
+    # in the fixture) and checkov off
+    linted: list[str] = []
+    monkeypatch.setattr(checks, "cfn_lint", lambda path, *_: linted.append(path.name) or [])
+    assert cli.main(["check", str(catalog.assembly), "--no-checkov"]) == 0
+    table = capsys.readouterr().out
+    assert all(f"{name} " in table for name in PRODUCTS)
+    assert sum(name.endswith(".product.template.json") for name in linted) == 4
 
 
 @pytest.mark.parametrize("level", [1, 2, 3, 4])
