@@ -61,27 +61,85 @@ class StackReport:
         )
 
 
+#: How ProductStack names the template it writes as a file asset of its parent stack.
+PRODUCT_TEMPLATE_SUFFIX = ".product.template.json"
+
+
 def stack_templates(assembly_dir: Path) -> dict[str, Path]:
-    """Stack name -> template path for every stack in a cloud assembly (``cdk.out``)."""
+    """Stack name -> template path for every stack in a cloud assembly (``cdk.out``).
+
+    Service Catalog product templates (``ProductStack``), which are file assets of their parent
+    stack rather than stacks, are included as ``<parent>/<product stack id>``.
+    """
     manifest = json.loads((assembly_dir / "manifest.json").read_text())
+    artifacts = manifest.get("artifacts", {})
     out: dict[str, Path] = {}
-    for name, artifact in sorted(manifest.get("artifacts", {}).items()):
+    for name, artifact in sorted(artifacts.items()):
         if artifact.get("type") == "aws:cloudformation:stack":
             out[name] = assembly_dir / artifact["properties"]["templateFile"]
+            for product_id, path in sorted(product_templates(assembly_dir, artifact).items()):
+                out[f"{name}/{product_id}"] = path
         elif artifact.get("type") == "cdk:cloud-assembly":  # nested stage (e.g. pipelines)
             nested = assembly_dir / artifact["properties"]["directoryName"]
             out.update({f"{name}/{k}": v for k, v in stack_templates(nested).items()})
     return out
 
 
-def count_nag_acknowledgments(assembly_dir: Path, stack: str) -> int:
-    """How many cdk-nag findings the stack acknowledges (with a reason each)."""
+def product_templates(assembly_dir: Path, stack_artifact: dict[str, Any]) -> dict[str, Path]:
+    """Product stack id -> template path for the Service Catalog product templates a stack
+    artifact carries as file assets (found through its asset manifest)."""
+    manifest = json.loads((assembly_dir / "manifest.json").read_text())
+    artifacts = manifest.get("artifacts", {})
+    out: dict[str, Path] = {}
+    for dependency in stack_artifact.get("dependencies", []):
+        assets = artifacts.get(dependency, {})
+        if assets.get("type") != "cdk:asset-manifest":
+            continue
+        data = json.loads((assembly_dir / assets["properties"]["file"]).read_text())
+        for asset in data.get("files", {}).values():
+            source = str(asset.get("source", {}).get("path", ""))
+            if not source.endswith(PRODUCT_TEMPLATE_SUFFIX):
+                continue
+            display = str(asset.get("displayName", ""))
+            product_id = (
+                display.removesuffix(" Template").split("/")[-1]
+                if display.endswith(" Template")
+                else source.removesuffix(PRODUCT_TEMPLATE_SUFFIX)
+            )
+            out[product_id] = assembly_dir / source
+    return out
+
+
+def _stack_metadata(assembly_dir: Path, stack: str) -> dict[str, Any] | None:
     path = assembly_dir / f"{stack.split('/')[-1]}.metadata.json"
-    if not path.exists():
+    if path.exists():
+        data: dict[str, Any] = json.loads(path.read_text())
+        return data
+    manifest = json.loads((assembly_dir / "manifest.json").read_text())
+    artifact = manifest["artifacts"].get(stack)
+    return None if artifact is None else artifact.get("metadata", {})
+
+
+def count_nag_acknowledgments(assembly_dir: Path, stack: str) -> int:
+    """How many cdk-nag findings the stack acknowledges (with a reason each).
+
+    A product template's (``<parent>/<product stack id>``) are recorded in its parent stack's
+    metadata under the product stack's path; the parent's count leaves them out.
+    """
+    entries = _stack_metadata(assembly_dir, stack)
+    products: set[str] = set()
+    if entries is None and "/" in stack:
+        parent, product = stack.rsplit("/", 1)
+        found = _stack_metadata(assembly_dir, parent) or {}
+        entries = {p: v for p, v in found.items() if f"/{product}/" in f"{p}/"}
+    elif entries is not None:
         manifest = json.loads((assembly_dir / "manifest.json").read_text())
-        entries = manifest["artifacts"].get(stack, {}).get("metadata", {})
-    else:
-        entries = json.loads(path.read_text())
+        artifact = manifest["artifacts"].get(stack)
+        if artifact is not None:
+            products = set(product_templates(assembly_dir, artifact))
+    entries = {
+        p: v for p, v in (entries or {}).items() if not any(f"/{x}/" in f"{p}/" for x in products)
+    }
     n = 0
     for items in entries.values():
         for item in items:
@@ -165,12 +223,13 @@ def check_assembly(assembly_dir: Path, *, checkov_executable: str | None) -> lis
 
 
 def format_table(reports: list[StackReport]) -> str:
-    head = f"{'stack':<24} {'resources':>9} {'template KB':>11} {'nag acks':>8} {'cfn-lint':>8} {'checkov fail/skip':>17}  status"
+    width = max([24, *(len(r.stack) for r in reports)])
+    head = f"{'stack':<{width}} {'resources':>9} {'template KB':>11} {'nag acks':>8} {'cfn-lint':>8} {'checkov fail/skip':>17}  status"
     lines = [head, "-" * len(head)]
     for r in reports:
         ck = f"{len(r.checkov_failed)}/{r.checkov_skipped}" if r.checkov_ran else "not run"
         lines.append(
-            f"{r.stack:<24} {r.resources:>5}/{MAX_RESOURCES} {r.template_bytes / 1000:>7.1f}/1000 "
+            f"{r.stack:<{width}} {r.resources:>5}/{MAX_RESOURCES} {r.template_bytes / 1000:>7.1f}/1000 "
             f"{r.nag_acknowledgments:>8} {len(r.cfn_lint):>8} {ck:>17}  {'ok' if r.ok else 'FAIL'}"
         )
     return "\n".join(lines)

@@ -72,13 +72,73 @@ def stack_scoped_name(
     ``separator``; a name over ``max_length`` is cut and ends in a hash of the full name, so it
     stays unique and deterministic.
     """
-    return scoped_name(
-        cdk.Stack.of(scope).stack_name,
+    stack = cdk.Stack.of(scope)
+    prefix: str | None = getattr(stack, _LAUNCH_PREFIX_ATTR, None)
+    if prefix is None:
+        return scoped_name(
+            stack.stack_name,
+            suffix,
+            max_length=max_length,
+            separator=separator,
+            lowercase=lowercase,
+        )
+    # Computed with a stand-in of the launch id's length, so cutting and hashing work on
+    # literal text; the stand-in then becomes the deploy-time token.
+    name = scoped_name(
+        f"{prefix}-{_LAUNCH_STAND_IN}",
         suffix,
         max_length=max_length,
         separator=separator,
         lowercase=lowercase,
     )
+    if _LAUNCH_STAND_IN not in name:
+        raise ValueError(
+            f"stack_scoped_name: {max_length} characters cannot hold the launch-scoped prefix "
+            f"{prefix!r} of {stack.node.path}; give the resource a name of your own."
+        )
+    return name.replace(_LAUNCH_STAND_IN, launch_id(), 1)
+
+
+#: The attribute :func:`launch_scoped_names` sets on a stack.
+_LAUNCH_PREFIX_ATTR = "_cdk_mlops_launch_name_prefix"
+#: Stands for :func:`launch_id` (8 lower-case hex characters) while a name is computed.
+_LAUNCH_STAND_IN = "zzlaunch"
+
+
+def launch_id() -> str:
+    """A deploy-time token: the first 8 hex characters of the deployed stack's id (a UUID).
+
+    Lower-case letters and digits only, unique per CloudFormation stack in practice, so it fits
+    every name rule our resources have (Glue's lower-case names included).
+    """
+    return cdk.Fn.select(
+        0, cdk.Fn.split("-", cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID)))
+    )
+
+
+def is_launch_scoped(scope: IConstruct) -> bool:
+    """True when ``scope``'s stack names its resources per launch (:func:`launch_scoped_names`);
+    names CDK would fix per template must then come from :func:`stack_scoped_name`."""
+    return getattr(cdk.Stack.of(scope), _LAUNCH_PREFIX_ATTR, None) is not None
+
+
+def launch_scoped_names(stack: cdk.Stack, prefix: str) -> None:
+    """Name ``stack``'s resources ``<prefix>-<launch id>-<suffix>`` instead of
+    ``<stack name>-<suffix>`` (:func:`stack_scoped_name`).
+
+    For a template deployed more than once in one account and region under names the template
+    does not know (a Service Catalog product launched twice): its stack name at synthesis is the
+    same for every launch, the deployed stack's id is not. Call it before adding constructs.
+    """
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", prefix):
+        raise prop_error(
+            "launch_scoped_names",
+            "prefix",
+            prefix,
+            "Use 1-20 lower-case letters, digits and '-', starting with a letter (it starts "
+            "Glue, SageMaker and KMS names).",
+        )
+    setattr(stack, _LAUNCH_PREFIX_ATTR, prefix)
 
 
 def scoped_name(

@@ -30,7 +30,13 @@ from cdk_mlops.compliance import (
 )
 from cdk_mlops.constructs._notifications import TopicTarget, encrypted_topic
 from cdk_mlops.constructs._sagemaker import log_group_arn
-from cdk_mlops.constructs._util import check_prop, is_token, prop_error, stack_scoped_name
+from cdk_mlops.constructs._util import (
+    check_prop,
+    is_launch_scoped,
+    is_token,
+    prop_error,
+    stack_scoped_name,
+)
 from cdk_mlops.constructs.pipeline_code import PipelineCode, grant_asset_read
 from pipeline_code.schema import SCHEMA_DIR, Schema
 
@@ -202,6 +208,11 @@ class GlueEtl(Construct):
             s3_encryption=glue.S3Encryption.kms(encryption_key),
             cloud_watch_encryption=glue.CloudWatchEncryption.kms(logs_key),
             job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(encryption_key),
+            # CDK names it after the construct path, fixed per template: a template launched
+            # twice in one account and region (a Service Catalog product) needs a launch name.
+            security_configuration_name=(
+                stack_scoped_name(self, "etl", max_length=255) if is_launch_scoped(self) else None
+            ),
         )
 
         self.raw_bucket = raw_bucket

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from cdk_mlops.levels import InitialLevel, InitialSettings
 from cdk_mlops.stacks._props import StackProps
+from cdk_mlops.stacks.compose import compose_level
 
 
 class InitialStack(cdk.Stack):
@@ -38,4 +39,4 @@ class InitialStack(cdk.Stack):
             "cdk-mlops level 1 (Initial): data lake, private network, Studio, budget",
         )
         super().__init__(scope, construct_id, **stack_props)
-        self.initial = InitialLevel(self, "Initial", initial)
+        self.initial: InitialLevel = compose_level(self, 1, initial=initial).initial

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Unpack
 
 import aws_cdk as cdk
 from constructs import Construct
 
-from cdk_mlops.constructs import DEFAULT_INTERFACE_ENDPOINTS, DEPLOYMENT_INTERFACE_ENDPOINTS
 from cdk_mlops.levels import (
     InitialLevel,
     InitialSettings,
@@ -17,18 +15,10 @@ from cdk_mlops.levels import (
     RepeatableLevel,
     RepeatableSettings,
 )
-from cdk_mlops.stacks._props import StackProps, sharing_initial
+from cdk_mlops.stacks._props import StackProps
+from cdk_mlops.stacks.compose import compose_level, level3_interface_endpoints
 
-
-def level3_interface_endpoints(initial: InitialSettings) -> InitialSettings:
-    """``initial`` with the interface endpoints the deployment builds need, unless it names its
-    own VPC or its own endpoint list (then the deployment pipeline checks or warns)."""
-    if initial.vpc is not None or initial.interface_endpoints is not None:
-        return initial
-    by_name = {
-        e.short_name: e for e in (*DEFAULT_INTERFACE_ENDPOINTS, *DEPLOYMENT_INTERFACE_ENDPOINTS)
-    }
-    return replace(initial, interface_endpoints=list(by_name.values()))
+__all__ = ["ReliableStack", "level3_interface_endpoints"]
 
 
 class ReliableStack(cdk.Stack):
@@ -64,27 +54,8 @@ class ReliableStack(cdk.Stack):
             "endpoints, dashboard, audit trail",
         )
         super().__init__(scope, construct_id, **stack_props)
-        self.initial = InitialLevel(
-            self,
-            "Initial",
-            level3_interface_endpoints(
-                sharing_initial(self, initial, repeatable) or InitialSettings()
-            ),
-        )
-        self.repeatable = RepeatableLevel(
-            self, "Repeatable", foundation=self.initial.foundation, settings=repeatable
-        )
-        level2 = self.repeatable
-        self.reliable = ReliableLevel(
-            self,
-            "Reliable",
-            foundation=self.initial.foundation,
-            registry=level2.registry,
-            training_pipeline=level2.training,
-            alarm_topic=level2.alerts_topic,
-            code=level2.code,
-            schema=level2.settings.schema,
-            etl=level2.etl,
-            access_log_bucket=self.initial.data_lake.access_logs_bucket,
-            settings=reliable,
-        )
+        composed = compose_level(self, 3, initial=initial, repeatable=repeatable, reliable=reliable)
+        assert composed.repeatable is not None and composed.reliable is not None
+        self.initial: InitialLevel = composed.initial
+        self.repeatable: RepeatableLevel = composed.repeatable
+        self.reliable: ReliableLevel = composed.reliable

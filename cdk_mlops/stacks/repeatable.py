@@ -8,7 +8,8 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from cdk_mlops.levels import InitialLevel, InitialSettings, RepeatableLevel, RepeatableSettings
-from cdk_mlops.stacks._props import StackProps, sharing_initial
+from cdk_mlops.stacks._props import StackProps
+from cdk_mlops.stacks.compose import compose_level
 
 
 class RepeatableStack(cdk.Stack):
@@ -41,7 +42,7 @@ class RepeatableStack(cdk.Stack):
             ),
         )
         super().__init__(scope, construct_id, **stack_props)
-        self.initial = InitialLevel(self, "Initial", sharing_initial(self, initial, repeatable))
-        self.repeatable = RepeatableLevel(
-            self, "Repeatable", foundation=self.initial.foundation, settings=repeatable
-        )
+        composed = compose_level(self, 2, initial=initial, repeatable=repeatable)
+        assert composed.repeatable is not None
+        self.initial: InitialLevel = composed.initial
+        self.repeatable: RepeatableLevel = composed.repeatable
