@@ -51,6 +51,8 @@ CONTEXT_ENV = "env"
 CONTEXT_LEVEL = "level"
 CONTEXT_DELIVERY = "delivery"
 CONTEXT_DELIVERY_ENVIRONMENTS = "delivery-environments"
+CONTEXT_CATALOG = "catalog"
+CONTEXT_CATALOG_PRINCIPALS = "catalog-principals"
 #: The environment the delivery pipeline itself lives in (its account and region).
 TOOLING_ENVIRONMENT = "tooling"
 
@@ -421,6 +423,31 @@ def selected(node: Node) -> tuple[EnvironmentConfig, tuple[int, ...]]:
             f"{', '.join(str(n) for n in LEVELS)}, or all (the default)."
         )
     return envs[name], (int(text),)
+
+
+def catalog_selection(node: Node) -> tuple[str, ...] | None:
+    """``-c catalog=true`` adds the Service Catalog portfolio of the selected levels
+    (``MlopsCatalog``, for the account the platform team offers project templates from); returns
+    the ARNs that may launch its products (``-c catalog-principals=arn,arn``; at least one), or
+    None without ``-c catalog`` or with ``-c catalog=false``."""
+    value = node.try_get_context(CONTEXT_CATALOG)
+    if value is None or value is False or str(value).lower() == "false":
+        return None
+    if value is not True and str(value).lower() != "true":
+        raise EnvironmentConfigError(
+            f"-c {CONTEXT_CATALOG}={value!r} is not allowed. Use true (add the Service Catalog "
+            "portfolio of the selected levels) or false (the default)."
+        )
+    raw = node.try_get_context(CONTEXT_CATALOG_PRINCIPALS) or ""
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    principals = tuple(str(a).strip() for a in items if str(a).strip())
+    if not principals:
+        raise EnvironmentConfigError(
+            f"-c {CONTEXT_CATALOG}=true needs -c {CONTEXT_CATALOG_PRINCIPALS}=<role ARN>[,...]: the "
+            "roles that may launch the products (for SageMaker Projects, the Studio execution "
+            "role)."
+        )
+    return principals
 
 
 def delivery_selection(
