@@ -574,30 +574,13 @@ def _run_step(
         run.detail = f"job folder {job.job_dir}"
         return None
     elif step.type == "Training":
-        run.inputs = _lineage(
-            {
-                str(c.get("ChannelName")): (
-                    (c.get("DataSource") or {}).get("S3DataSource") or {}
-                ).get("S3Uri")
-                for c in args.get("InputDataConfig") or []
-            },
-            ctx,
-        )
+        run.inputs = _lineage(_channels(args), ctx)
         job = run_training(name, args, s3=s3, settings=settings, execution_id=execution_id)
         ctx.properties[name] = job.describe
         run.detail = job.describe["ModelArtifacts"]["S3ModelArtifacts"]
         return None
     elif step.type == "Tuning":
-        definition = args.get("TrainingJobDefinition") or {}
-        run.inputs = _lineage(
-            {
-                str(c.get("ChannelName")): (
-                    (c.get("DataSource") or {}).get("S3DataSource") or {}
-                ).get("S3Uri")
-                for c in definition.get("InputDataConfig") or []
-            },
-            ctx,
-        )
+        run.inputs = _lineage(_channels(args.get("TrainingJobDefinition") or {}), ctx)
         job = run_tuning(name, args, s3=s3, settings=settings, execution_id=execution_id, say=say)
         ctx.properties[name] = job.describe
         best = job.describe["BestTrainingJob"]
@@ -612,6 +595,16 @@ def _run_step(
     ctx.properties[name] = {"ModelPackageArn": package["ModelPackageArn"]}
     run.detail = f"{package['ModelPackageGroupName']} version {package['ModelPackageVersion']}"
     return package
+
+
+def _channels(request: Mapping[str, Any]) -> dict[str, Any]:
+    """Channel name -> S3 URI of a training job request (or a tuning job's definition)."""
+    return {
+        str(c.get("ChannelName")): ((c.get("DataSource") or {}).get("S3DataSource") or {}).get(
+            "S3Uri"
+        )
+        for c in request.get("InputDataConfig") or []
+    }
 
 
 def _lineage(inputs: Mapping[str, Any], ctx: Context) -> dict[str, str]:

@@ -78,53 +78,47 @@ def _check_bounds(
 
 
 @dataclass(frozen=True, kw_only=True)
-class IntegerParameterRange:
-    """An integer hyperparameter searched in ``[min_value, max_value]``."""
+class _NumericRange:
+    """A numeric hyperparameter searched in ``[min_value, max_value]``."""
 
-    name: str
-    min_value: int
-    max_value: int
-    scaling_type: str = "Auto"
-
-    def __post_init__(self) -> None:
-        where = f"IntegerParameterRange {self.name!r}"
-        _check_name(self.name, where)
-        low = _number(self.min_value, f"{where}.min_value", int)
-        high = _number(self.max_value, f"{where}.max_value", int)
-        _check_bounds(self.name, low, high, self.scaling_type, where, integer=True)
-
-    def to_request(self) -> dict[str, Any]:
-        return {
-            "Name": self.name,
-            "MinValue": str(self.min_value),
-            "MaxValue": str(self.max_value),
-            "ScalingType": self.scaling_type,
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class ContinuousParameterRange:
-    """A real-valued hyperparameter searched in ``[min_value, max_value]``."""
-
+    INTEGER: ClassVar[bool] = False
     name: str
     min_value: float
     max_value: float
     scaling_type: str = "Auto"
 
     def __post_init__(self) -> None:
-        where = f"ContinuousParameterRange {self.name!r}"
+        where = f"{type(self).__name__} {self.name!r}"
         _check_name(self.name, where)
-        low = _number(self.min_value, f"{where}.min_value", float)
-        high = _number(self.max_value, f"{where}.max_value", float)
-        _check_bounds(self.name, low, high, self.scaling_type, where, integer=False)
+        kind = int if self.INTEGER else float
+        low = _number(self.min_value, f"{where}.min_value", kind)
+        high = _number(self.max_value, f"{where}.max_value", kind)
+        _check_bounds(self.name, low, high, self.scaling_type, where, integer=self.INTEGER)
+
+    def _format(self, value: float) -> str:
+        return str(value) if self.INTEGER else repr(float(value))
 
     def to_request(self) -> dict[str, Any]:
         return {
             "Name": self.name,
-            "MinValue": repr(float(self.min_value)),
-            "MaxValue": repr(float(self.max_value)),
+            "MinValue": self._format(self.min_value),
+            "MaxValue": self._format(self.max_value),
             "ScalingType": self.scaling_type,
         }
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntegerParameterRange(_NumericRange):
+    """An integer hyperparameter searched in ``[min_value, max_value]``."""
+
+    INTEGER: ClassVar[bool] = True
+    min_value: int
+    max_value: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContinuousParameterRange(_NumericRange):
+    """A real-valued hyperparameter searched in ``[min_value, max_value]``."""
 
 
 @dataclass(frozen=True, kw_only=True)

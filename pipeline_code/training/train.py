@@ -350,13 +350,7 @@ def train(
         "training_positive_rate": float(y.mean()),
         "metrics": metrics,
         "early_stopping": stopping,
-        "library_versions": {
-            "python": platform.python_version(),
-            "scikit-learn": sklearn.__version__,
-            "pandas": pd.__version__,
-            "numpy": np.__version__,
-            "joblib": joblib.__version__,
-        },
+        "library_versions": library_versions(),
         "code_version": code_version,
         "data_version": data_version or _data_version_of(train_path),
         "created_at": dt.datetime.now(UTC).isoformat(timespec="seconds"),
@@ -364,6 +358,18 @@ def train(
     out = save_model_dir(model_dir, pipeline, schema, metadata)
     packed = package_model(out, tarball) if tarball is not None else None
     return TrainResult(model_dir=out, metadata=metadata, tarball=packed)
+
+
+def library_versions(**more: str) -> dict[str, str]:
+    """The versions that wrote a model (``metadata.json``): Python, the libraries, ``more``."""
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+        **more,
+    }
 
 
 def save_model_dir(

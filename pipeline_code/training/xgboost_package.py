@@ -23,7 +23,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import sys
 import tarfile
 import tempfile
@@ -32,16 +31,20 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import numpy as np
-import pandas as pd
-import sklearn
 from sklearn.pipeline import Pipeline
 
 from ..compat import UTC, extract_tar
 from ..data.tables import read_table
 from ..processing.xgboost_input import FEATURES_FILE, PREPROCESSOR_FILE
 from ..schema import Schema
-from .train import SCHEMA_FILE, features_and_target, package_model, quick_metrics, save_model_dir
+from .train import (
+    SCHEMA_FILE,
+    features_and_target,
+    library_versions,
+    package_model,
+    quick_metrics,
+    save_model_dir,
+)
 from .xgboost_model import BoosterClassifier
 
 #: The file SageMaker's XGBoost algorithm saves the booster to.
@@ -111,14 +114,7 @@ def package(
         "training_positive_rate": positive_rate,
         "encoded_features": int(features["num_features"]),
         "metrics": metrics,
-        "library_versions": {
-            "python": platform.python_version(),
-            "scikit-learn": sklearn.__version__,
-            "pandas": pd.__version__,
-            "numpy": np.__version__,
-            "joblib": joblib.__version__,
-            "xgboost": xgboost.__version__,
-        },
+        "library_versions": library_versions(xgboost=xgboost.__version__),
         "code_version": code_version,
         "data_version": data_version,
         "created_at": dt.datetime.now(UTC).isoformat(timespec="seconds"),

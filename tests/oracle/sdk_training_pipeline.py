@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -389,8 +390,8 @@ def build_definition(s: dict[str, Any]) -> str:
     return definition
 
 
-def main(argv: list[str]) -> int:
-    """Read settings, build the SDK pipeline under moto, write its definition."""
+def run_offline(argv: list[str], build: Callable[[dict[str, Any]], str]) -> int:
+    """``SETTINGS.json OUT.json``: build under moto with dummy credentials, write the result."""
     settings_path, out_path = argv
     settings = json.loads(Path(settings_path).read_text())
     # Dummy credentials and a region: moto intercepts every call, nothing reaches AWS.
@@ -405,9 +406,14 @@ def main(argv: list[str]) -> int:
     from moto import mock_aws
 
     with mock_aws():
-        definition = build_definition(settings)
-    Path(out_path).write_text(definition)
+        output = build(settings)
+    Path(out_path).write_text(output)
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """Read settings, build the SDK pipeline under moto, write its definition."""
+    return run_offline(argv, build_definition)
 
 
 if __name__ == "__main__":

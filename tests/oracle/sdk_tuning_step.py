@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
+
+from sdk_training_pipeline import run_offline  # this folder is on sys.path (a script)
 
 
 def build_step(s: dict[str, Any]) -> dict[str, Any]:
@@ -94,23 +95,7 @@ def build_step(s: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """Read settings, build the SDK step under moto, write it."""
-    settings_path, out_path = argv
-    settings = json.loads(Path(settings_path).read_text())
-    # Dummy credentials and a region: moto intercepts every call, nothing reaches AWS.
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_SESSION_TOKEN="testing",
-        AWS_DEFAULT_REGION=settings.get("region", "us-east-1"),
-        SAGEMAKER_VALIDATE_ROLE="false",
-        SAGEMAKER_SUPPRESS_V2_WARNING="1",
-    )
-    from moto import mock_aws
-
-    with mock_aws():
-        step = build_step(settings)
-    Path(out_path).write_text(json.dumps(step, indent=2, sort_keys=True))
-    return 0
+    return run_offline(argv, lambda s: json.dumps(build_step(s), indent=2, sort_keys=True))
 
 
 if __name__ == "__main__":
