@@ -7,6 +7,7 @@ private App turns off the bootstrap-version rule, so they need nothing but their
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -26,8 +27,42 @@ if TYPE_CHECKING:
     from cdk_mlops.stacks.endpoint import EndpointStageSettings as StageSettings
 
 
+#: Templates already synthesized in this process, by settings (``_settings_key``): the level 3
+#: and 4 stacks of an environment, and environments with the same endpoint settings, share them.
+_TEMPLATES: dict[str, str] = {}
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-able data: dataclasses by field, ``Duration`` in ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"__class__": type(value).__qualname__, **fields}
+    if isinstance(value, cdk.Duration):
+        return {"__duration__": value.to_iso_string()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"no stable key for {type(value).__name__} {value!r}")
+
+
+def _settings_key(settings: StageSettings) -> str:
+    return json.dumps(_plain(settings), sort_keys=True)
+
+
 def synth_template(settings: StageSettings) -> dict[str, Any]:
-    """The ``EndpointStack`` template for ``settings``, synthesized in its own App and outdir."""
+    """The ``EndpointStack`` template for ``settings``, synthesized in its own App and outdir
+    (once per process for equal settings: the private App depends on nothing else)."""
+    key = _settings_key(settings)
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = json.dumps(_synth(settings))
+    result: dict[str, Any] = json.loads(_TEMPLATES[key])  # a fresh copy for each caller
+    return result
+
+
+def _synth(settings: StageSettings) -> dict[str, Any]:
     from cdk_mlops.stacks.endpoint import EndpointStack  # lazily: the stack imports constructs
 
     with tempfile.TemporaryDirectory(prefix="cdk-mlops-endpoint-") as outdir:
