@@ -40,7 +40,96 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdk_mlops.pipelines._checks import has_token
+from cdk_mlops.pipelines.contract import (
+    BASELINE as BASELINE,
+)
+from cdk_mlops.pipelines.contract import (
+    BOOTSTRAP as BOOTSTRAP,
+)
+from cdk_mlops.pipelines.contract import (
+    CHAMPION_LOCAL_PATH as CHAMPION_LOCAL_PATH,
+)
+from cdk_mlops.pipelines.contract import (
+    CHAMPION_MODEL_URI as CHAMPION_MODEL_URI,
+)
+from cdk_mlops.pipelines.contract import (
+    CHAMPION_PASSED as CHAMPION_PASSED,
+)
+from cdk_mlops.pipelines.contract import (
+    CHECK_QUALITY as CHECK_QUALITY,
+)
+from cdk_mlops.pipelines.contract import (
+    DATA_VERSION as DATA_VERSION,
+)
+from cdk_mlops.pipelines.contract import (
+    DATA_VERSION_ENV as DATA_VERSION_ENV,
+)
+from cdk_mlops.pipelines.contract import (
+    DATA_VERSION_FILE as DATA_VERSION_FILE,
+)
+from cdk_mlops.pipelines.contract import (
+    DATA_VERSION_REPORT as DATA_VERSION_REPORT,
+)
+from cdk_mlops.pipelines.contract import (
+    DEFAULT_COMMANDS as DEFAULT_COMMANDS,
+)
+from cdk_mlops.pipelines.contract import (
+    EVALUATE as EVALUATE,
+)
+from cdk_mlops.pipelines.contract import (
+    EVALUATION_FILE as EVALUATION_FILE,
+)
+from cdk_mlops.pipelines.contract import (
+    EVALUATION_REPORT as EVALUATION_REPORT,
+)
+from cdk_mlops.pipelines.contract import (
+    INPUT_DATA_URI as INPUT_DATA_URI,
+)
+from cdk_mlops.pipelines.contract import (
+    METRIC_THRESHOLD as METRIC_THRESHOLD,
+)
+from cdk_mlops.pipelines.contract import (
+    MODEL_APPROVAL_STATUS as MODEL_APPROVAL_STATUS,
+)
+from cdk_mlops.pipelines.contract import (
+    MODEL_CODE_DIR as MODEL_CODE_DIR,
+)
+from cdk_mlops.pipelines.contract import (
+    PREPROCESS as PREPROCESS,
+)
+from cdk_mlops.pipelines.contract import (
+    PROCESSING_CODE_DIR as PROCESSING_CODE_DIR,
+)
+from cdk_mlops.pipelines.contract import (
+    PROCESSING_INSTANCE_TYPE as PROCESSING_INSTANCE_TYPE,
+)
+from cdk_mlops.pipelines.contract import (
+    QUALITY_GATE_FAILED as QUALITY_GATE_FAILED,
+)
+from cdk_mlops.pipelines.contract import (
+    REGISTER as REGISTER,
+)
+from cdk_mlops.pipelines.contract import (
+    SKLEARN_SERVING_ENVIRONMENT as SKLEARN_SERVING_ENVIRONMENT,
+)
+from cdk_mlops.pipelines.contract import (
+    TRAIN as TRAIN,
+)
+from cdk_mlops.pipelines.contract import (
+    TRAINING_CODE_DIR as TRAINING_CODE_DIR,
+)
+from cdk_mlops.pipelines.contract import (
+    TRAINING_INSTANCE_TYPE as TRAINING_INSTANCE_TYPE,
+)
+from cdk_mlops.pipelines.contract import (
+    P as P,
+)
+from cdk_mlops.pipelines.contract import (
+    StepCommand as StepCommand,
+)
+from cdk_mlops.pipelines.contract import (
+    module_entrypoint as module_entrypoint,
+)
 from cdk_mlops.pipelines.errors import PipelineDefinitionError
 from cdk_mlops.pipelines.expressions import (
     ExecutionVariables,
@@ -93,127 +182,9 @@ from cdk_mlops.pipelines.tuning import (
     TRAINING_METRIC_DEFINITIONS,
     TUNE,
     TuningSettings,
+    check_tuning,
 )
-from cdk_mlops.pipelines.xgboost import XGBoostSettings, xgboost_steps
-
-# Step names (stable: they appear in execution history and in IAM/EventBridge filters).
-DATA_VERSION = "DataVersion"
-PREPROCESS = "Preprocess"
-TRAIN = "Train"
-EVALUATE = "Evaluate"
-BASELINE = "Baseline"
-CHECK_QUALITY = "CheckQuality"
-REGISTER = "Register"
-QUALITY_GATE_FAILED = "QualityGateFailed"
-
-# Parameter names.
-INPUT_DATA_URI = "InputDataUri"
-PROCESSING_INSTANCE_TYPE = "ProcessingInstanceType"
-TRAINING_INSTANCE_TYPE = "TrainingInstanceType"
-METRIC_THRESHOLD = "MetricThreshold"
-MODEL_APPROVAL_STATUS = "ModelApprovalStatus"
-#: S3 URI of the production model's ``model.tar.gz`` (drift retraining passes it); the default
-#: is a marker object that means "no champion".
-CHAMPION_MODEL_URI = "ChampionModelUri"
-#: Where Evaluate finds the champion, and what the gate reads in ``evaluation.json``.
-CHAMPION_LOCAL_PATH = "/opt/ml/processing/input/champion"
-CHAMPION_PASSED = "champion_challenger.passed"
-
-EVALUATION_REPORT = "EvaluationReport"
-EVALUATION_FILE = "evaluation.json"
-DATA_VERSION_REPORT = "DataVersionReport"
-DATA_VERSION_FILE = "data_version.json"
-#: Environment variable of every cached step (part of its cache key) and of the training job.
-DATA_VERSION_ENV = "DATA_VERSION"
-
-#: Where the registered model's serving code is: ``code/`` of ``model.tar.gz``, which the
-#: training job writes (as the SageMaker SDK's repack does for framework models), so a model
-#: package needs no object outside the artifacts zone.
-MODEL_CODE_DIR = "/opt/ml/model/code"
-#: Environment of the registered model's container for the SageMaker scikit-learn image.
-SKLEARN_SERVING_ENVIRONMENT: Mapping[str, str] = {
-    "SAGEMAKER_PROGRAM": "inference.py",
-    "SAGEMAKER_SUBMIT_DIRECTORY": MODEL_CODE_DIR,
-    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
-}
-
-PROCESSING_CODE_DIR = "/opt/ml/processing/input/code"
-TRAINING_CODE_DIR = "/opt/ml/input/data/code"
-
-# Runs `python3 -m <module> <args>` with the code input on sys.path; unpacks .zip/.tar.gz
-# bundles (CDK directory assets are zips) to a temporary folder first. Kept under SageMaker's
-# limit of 256 characters per entrypoint entry.
-BOOTSTRAP = (
-    "import glob,runpy,shutil,sys,tempfile;d,m=sys.argv[1:3];t=tempfile.mkdtemp();"
-    "[shutil.unpack_archive(a,t) for a in glob.glob(d+'/*.zip')+glob.glob(d+'/*.tar.gz')];"
-    "sys.path[:0]=[t,d];sys.argv=[m,*sys.argv[3:]];runpy.run_module(m,run_name='__main__')"
-)
-
-
-def module_entrypoint(code_dir: str, module: str) -> list[str]:
-    """The container entrypoint running ``module`` from the code in ``code_dir``."""
-    return ["python3", "-c", BOOTSTRAP, code_dir, module]
-
-
-@dataclass(frozen=True, kw_only=True)
-class StepCommand:
-    """The ``pipeline_code`` module a step runs and its command-line arguments."""
-
-    module: str
-    arguments: Sequence[str] = ()
-
-    def __post_init__(self) -> None:
-        if not self.module or not all(part.isidentifier() for part in self.module.split(".")):
-            raise PipelineDefinitionError(
-                f"StepCommand.module {self.module!r} must be a dotted Python module name"
-            )
-        object.__setattr__(self, "arguments", tuple(self.arguments))
-
-
-P = "/opt/ml/processing"
-
-# The pipeline_code entry points and their arguments; {schema} is replaced by the `schema`
-# setting. Local paths match the step inputs/outputs below.
-DEFAULT_COMMANDS: Mapping[str, StepCommand] = {
-    DATA_VERSION: StepCommand(
-        module="pipeline_code.processing.data_version",
-        arguments=(
-            "--input", f"{P}/input/data",
-            "--schema", "{schema}",
-            "--output-dir", f"{P}/output/version",
-        ),
-    ),
-    # Also reads DATA_VERSION (set below) and fails when the data changed since DataVersion.
-    PREPROCESS: StepCommand(
-        module="pipeline_code.processing.preprocess",
-        arguments=(
-            "--input", f"{P}/input/data",
-            "--schema", "{schema}",
-            "--output-dir", f"{P}/output",
-        ),
-    ),
-    # Reads SM_CHANNEL_* / SM_MODEL_DIR / DATA_VERSION (set below) and hyperparameters.json;
-    # writes the serving code to SM_MODEL_DIR/code.
-    TRAIN: StepCommand(module="pipeline_code.training.train"),
-    EVALUATE: StepCommand(
-        module="pipeline_code.evaluation.evaluate",
-        arguments=(
-            # The folder holding the training step's model.tar.gz.
-            "--model", f"{P}/input/model",
-            "--test", f"{P}/input/test",
-            "--output-dir", f"{P}/output/evaluation",
-        ),
-    ),
-    BASELINE: StepCommand(
-        module="pipeline_code.monitoring.baseline",
-        arguments=(
-            "--input", f"{P}/input/baseline",
-            # Preprocess writes the schema next to each split.
-            "--schema", f"{P}/input/baseline/schema.json",
-            "--output-dir", f"{P}/output/baseline",
-        ),
-    ),
-}  # fmt: skip
+from cdk_mlops.pipelines.xgboost import XGBoostSettings, check_xgboost, xgboost_steps
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -381,53 +352,6 @@ def build_training_pipeline(
     return _build(settings)
 
 
-def _check_xgboost(s: TrainingPipelineSettings) -> None:
-    if not isinstance(s.xgboost, XGBoostSettings):
-        raise PipelineDefinitionError(f"xgboost {s.xgboost!r} must be an XGBoostSettings")
-    if s.tuning is not None:
-        raise PipelineDefinitionError(
-            "tuning and xgboost are both set: the Tune step searches the scikit-learn model's "
-            "hyperparameters; choose one"
-        )
-    if not s.xgboost_image_uri:
-        raise PipelineDefinitionError(
-            "xgboost needs xgboost_image_uri, the SageMaker XGBoost image "
-            "(cdk_mlops.pipelines.images.xgboost_image_uri(scope))"
-        )
-    if s.hyperparameters:
-        raise PipelineDefinitionError(
-            f"hyperparameters {sorted(s.hyperparameters)} are the scikit-learn model's; with "
-            "xgboost, pass XGBoostSettings(hyperparameters=...)"
-        )
-
-
-def _check_tuning(s: TrainingPipelineSettings) -> None:
-    """What a tuning step needs from the rest of the settings."""
-    if not isinstance(s.tuning, TuningSettings):
-        raise PipelineDefinitionError(f"tuning {s.tuning!r} must be a TuningSettings")
-    uri = s.sourcedir_uri
-    name = uri.rsplit("/", 1)[-1] if isinstance(uri, str) else ""
-    if not uri or not name.endswith(".gz") or has_token(name):
-        raise PipelineDefinitionError(
-            f"sourcedir_uri {uri!r}: tuning needs the S3 URI of the source-dir bundle, a "
-            "gzipped tar ('.tar.gz' or '.gz') whose object name is known at synth time "
-            "(PipelineCode.sourcedir_channel_uri)"
-        )
-    if s.commands[TRAIN].arguments:
-        raise PipelineDefinitionError(
-            f"commands[{TRAIN!r}] has arguments {list(s.commands[TRAIN].arguments)}; a tuning "
-            "job runs the training module with its hyperparameters as arguments only. Pass "
-            "them as hyperparameters, or tuning=None"
-        )
-    tuned = {r.name for r in s.tuning.parameter_ranges}
-    both = sorted(tuned & set(s.hyperparameters))
-    if both:
-        raise PipelineDefinitionError(
-            f"hyperparameters {both} are also tuned (TuningSettings.parameter_ranges); drop "
-            "them from hyperparameters"
-        )
-
-
 def _build(s: TrainingPipelineSettings) -> Pipeline:
     with_commands = [DATA_VERSION, PREPROCESS, TRAIN, EVALUATE, BASELINE]
     unknown = set(s.commands) - set(with_commands)
@@ -446,9 +370,9 @@ def _build(s: TrainingPipelineSettings) -> Pipeline:
             "metadata value), e.g. 'Churn risk of monthly customers for retention offers'"
         )
     if s.tuning is not None:
-        _check_tuning(s)
+        check_tuning(s)
     if s.xgboost is not None:
-        _check_xgboost(s)
+        check_xgboost(s)
     if not 0.0 <= s.champion_margin < 1.0:
         raise PipelineDefinitionError(
             f"champion_margin {s.champion_margin!r} must be in [0, 1): e.g. 0.01 lets a "

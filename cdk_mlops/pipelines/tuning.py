@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from cdk_mlops.pipelines._checks import has_token
+from cdk_mlops.pipelines.contract import TRAIN
 from cdk_mlops.pipelines.errors import PipelineDefinitionError
 from cdk_mlops.pipelines.training_step import MetricDefinition
 from cdk_mlops.pipelines.tuning_step import (
@@ -27,6 +30,9 @@ from cdk_mlops.pipelines.tuning_step import (
     ParameterRange,
 )
 from pipeline_code.training.search_space import OBJECTIVE, SEARCH_SPACE
+
+if TYPE_CHECKING:
+    from cdk_mlops.pipelines.training import TrainingPipelineSettings
 
 TUNE = "Tune"
 #: The metrics ``pipeline_code.training.train`` prints for each split it scores.
@@ -109,3 +115,30 @@ class TuningSettings:
                 f"TuningSettings.strategy {self.strategy!r} is not one of {list(STRATEGIES)}"
             )
         object.__setattr__(self, "parameter_ranges", tuple(self.parameter_ranges))
+
+
+def check_tuning(s: TrainingPipelineSettings) -> None:
+    """What a tuning step needs from the rest of the training pipeline's settings."""
+    if not isinstance(s.tuning, TuningSettings):
+        raise PipelineDefinitionError(f"tuning {s.tuning!r} must be a TuningSettings")
+    uri = s.sourcedir_uri
+    name = uri.rsplit("/", 1)[-1] if isinstance(uri, str) else ""
+    if not uri or not name.endswith(".gz") or has_token(name):
+        raise PipelineDefinitionError(
+            f"sourcedir_uri {uri!r}: tuning needs the S3 URI of the source-dir bundle, a "
+            "gzipped tar ('.tar.gz' or '.gz') whose object name is known at synth time "
+            "(PipelineCode.sourcedir_channel_uri)"
+        )
+    if s.commands[TRAIN].arguments:
+        raise PipelineDefinitionError(
+            f"commands[{TRAIN!r}] has arguments {list(s.commands[TRAIN].arguments)}; a tuning "
+            "job runs the training module with its hyperparameters as arguments only. Pass "
+            "them as hyperparameters, or tuning=None"
+        )
+    tuned = {r.name for r in s.tuning.parameter_ranges}
+    both = sorted(tuned & set(s.hyperparameters))
+    if both:
+        raise PipelineDefinitionError(
+            f"hyperparameters {both} are also tuned (TuningSettings.parameter_ranges); drop "
+            "them from hyperparameters"
+        )

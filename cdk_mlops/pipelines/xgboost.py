@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cdk_mlops.pipelines.cache import CacheConfig
+from cdk_mlops.pipelines.contract import DATA_VERSION_ENV, TRAIN, P, StepCommand
 from cdk_mlops.pipelines.errors import PipelineDefinitionError
 from cdk_mlops.pipelines.expressions import ExecutionVariables, Join, JsonGet, Value
 from cdk_mlops.pipelines.images import DEFAULT_XGBOOST_VERSION, XGBOOST_VERSIONS
@@ -134,6 +135,27 @@ class XGBoostSettings:
         return {**DEFAULT_HYPERPARAMETERS, **self.hyperparameters}
 
 
+def check_xgboost(s: TrainingPipelineSettings) -> None:
+    """What the XGBoost backend needs from the rest of the training pipeline's settings."""
+    if not isinstance(s.xgboost, XGBoostSettings):
+        raise PipelineDefinitionError(f"xgboost {s.xgboost!r} must be an XGBoostSettings")
+    if s.tuning is not None:
+        raise PipelineDefinitionError(
+            "tuning and xgboost are both set: the Tune step searches the scikit-learn model's "
+            "hyperparameters; choose one"
+        )
+    if not s.xgboost_image_uri:
+        raise PipelineDefinitionError(
+            "xgboost needs xgboost_image_uri, the SageMaker XGBoost image "
+            "(cdk_mlops.pipelines.images.xgboost_image_uri(scope))"
+        )
+    if s.hyperparameters:
+        raise PipelineDefinitionError(
+            f"hyperparameters {sorted(s.hyperparameters)} are the scikit-learn model's; with "
+            "xgboost, pass XGBoostSettings(hyperparameters=...)"
+        )
+
+
 def xgboost_steps(
     s: TrainingPipelineSettings,
     *,
@@ -149,8 +171,6 @@ def xgboost_steps(
 ) -> tuple[TrainingStep, ProcessingStep, ProcessingStep]:
     """EncodeForXGBoost -> Train (SageMaker's XGBoost, several instances) -> PackageXGBoost,
     for the training-pipeline builder (``processing`` and ``output_uri`` are its helpers)."""
-    from cdk_mlops.pipelines.training import DATA_VERSION_ENV, TRAIN, P, StepCommand
-
     x = s.xgboost
     assert x is not None and s.xgboost_image_uri is not None
     image = s.xgboost_image_uri
@@ -161,16 +181,16 @@ def xgboost_steps(
         "--shards", str(x.shards),
         "--output-dir", f"{P}/output",
     )  # fmt: skip
+    # Preprocess's train and validation splits: what Encode shards and Package scores.
+    splits = [
+        ProcessingInput(
+            input_name=split, source=preprocess.output_uri(split), destination=f"{P}/input/{split}"
+        )
+        for split in ("train", "validation")
+    ]
     encode = processing(
         ENCODE,
-        inputs=[
-            ProcessingInput(
-                input_name=split,
-                source=preprocess.output_uri(split),
-                destination=f"{P}/input/{split}",
-            )
-            for split in ("train", "validation")
-        ],
+        inputs=splits,
         outputs=[
             ProcessingOutput(
                 output_name=name,
@@ -231,14 +251,7 @@ def xgboost_steps(
                 source=encode.output_uri("encoder"),
                 destination=f"{P}/input/encoder",
             ),
-            *(
-                ProcessingInput(
-                    input_name=split,
-                    source=preprocess.output_uri(split),
-                    destination=f"{P}/input/{split}",
-                )
-                for split in ("train", "validation")
-            ),
+            *splits,
         ],
         outputs=[
             ProcessingOutput(
