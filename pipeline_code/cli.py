@@ -29,31 +29,21 @@ import argparse
 import json
 import shutil
 import sys
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from .evaluation.metric_names import SCALAR_METRICS, metric_problem
+from .progress import STEPS as STEPS
+from .progress import Progress as Progress
+from .progress import QualityGateFailed as QualityGateFailed
+from .progress import StepRecord as StepRecord
 from .schema import Schema, SchemaError
 
 if TYPE_CHECKING:
     pass
 
-STEPS: tuple[str, ...] = (
-    "generate",
-    "etl",
-    "preprocess",
-    "train",
-    "evaluate",
-    "quality gate",
-    "register",
-    "baseline",
-    "traffic",
-    "drift check",
-)
 #: The Level 3 loop's steps (``--level 3``), after ``STEPS``: :mod:`pipeline_code.loop`.
 LEVEL3_STEPS: tuple[str, ...] = (
     "approve",
@@ -70,102 +60,6 @@ DEFAULT_ROWS = 20_000
 DEFAULT_OUTPUT = "cdk-mlops-local"
 EXIT_ERROR = 1
 EXIT_GATE_FAILED = 3
-
-
-class QualityGateFailed(Exception):
-    """The model did not meet the quality gate; the message says by how much."""
-
-
-@dataclass
-class StepRecord:
-    """One row of the summary table."""
-
-    index: int
-    name: str
-    status: str = "pending"
-    seconds: float = 0.0
-    detail: str = ""
-
-
-@dataclass
-class Progress:
-    """Plain progress lines on stderr (``[3/10] preprocess ... ok 0.4s``) and the summary table."""
-
-    stream: IO[str] = field(default_factory=lambda: sys.stderr)
-    records: list[StepRecord] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
-
-    def __post_init__(self) -> None:
-        self.records = [StepRecord(i + 1, name) for i, name in enumerate(STEPS)]
-
-    def add_steps(self, names: Sequence[str]) -> None:
-        """Append steps (Level 3's loop) before they run, so every line shows the total."""
-        known = {r.name for r in self.records}
-        for name in names:
-            if name not in known:
-                self.records.append(StepRecord(len(self.records) + 1, name))
-
-    def _line(self, text: str) -> None:
-        print(f"[{time.perf_counter() - self.started:7.1f}s] {text}", file=self.stream, flush=True)
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[StepRecord]:
-        """Time a step; its ``detail`` goes into the progress line and the summary."""
-        record = next(r for r in self.records if r.name == name)
-        self._line(f"[{record.index}/{len(self.records)}] {name} ...")
-        t0 = time.perf_counter()
-        try:
-            yield record
-        except QualityGateFailed as exc:
-            record.status, record.seconds, record.detail = (
-                "FAILED",
-                time.perf_counter() - t0,
-                str(exc),
-            )
-            # The gate's message already says "quality gate FAILED: ...".
-            self._line(f"[{record.index}/{len(self.records)}] {name}: {exc}")
-            raise
-        except BaseException as exc:
-            record.status, record.seconds = "error", time.perf_counter() - t0
-            record.detail = f"{type(exc).__name__}: {exc}"
-            self._line(f"[{record.index}/{len(self.records)}] {name} ERROR: {exc}")
-            raise
-        record.status, record.seconds = "ok", time.perf_counter() - t0
-        self._line(
-            f"[{record.index}/{len(self.records)}] {name} ok in {record.seconds:.1f}s  {record.detail}"
-        )
-
-    def skip(self, name: str, reason: str) -> None:
-        """Mark a step as skipped (e.g. generate when the user gives data)."""
-        record = next(r for r in self.records if r.name == name)
-        record.status, record.detail = "skipped", reason
-        self._line(f"[{record.index}/{len(self.records)}] {name} skipped ({reason})")
-
-    def table(self) -> str:
-        """The summary table, fixed-width text."""
-        header = ("#", "step", "status", "time", "details")
-        rows = [
-            (
-                str(r.index),
-                r.name,
-                r.status,
-                f"{r.seconds:.1f}s" if r.status in ("ok", "FAILED", "error") else "-",
-                r.detail,
-            )
-            for r in self.records
-        ]
-        widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header[:4])]
-
-        def fmt(row: tuple[str, ...]) -> str:
-            return (
-                "  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
-            )
-
-        total = time.perf_counter() - self.started
-        lines = [fmt(header), fmt((*("-" * w for w in widths), "-" * 7))]
-        lines += [fmt(row) for row in rows]
-        lines.append(f"total {total:.1f}s")
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -207,45 +101,24 @@ def _tune(
     folder: Path,
     summary: dict[str, Any],
 ) -> tuple[Any, str]:
-    """``--tune N``: the best of N candidates by validation AUC (the pipeline's Tune step on
-    this machine); returns its hyperparameters and the train step's note."""
-    from dataclasses import replace
+    """``--tune N``: the best of N candidates (:func:`.training.tuning.tune_locally`); returns
+    its hyperparameters and the train step's note."""
+    from .training.tuning import tune_locally
 
-    from .training.search_space import OBJECTIVE
-    from .training.train import train
-    from .training.tuning import draw, search
-
-    if hp.model_type != "hgb":
-        raise ValueError(
-            f"--tune searches the hgb model's hyperparameters; --model-type is {hp.model_type!r}"
-        )
-    _reset(folder)
-
-    def fit(values: dict[str, Any]) -> Any:
-        candidate = replace(hp, **values)
-        candidate.validate()
-        result = train(
-            split_dirs["train"],
-            folder / "model",
-            schema,
-            candidate,
-            validation_path=split_dirs["validation"],
-        )
-        return result.metadata["metrics"]
-
-    found = search(draw(cfg.tune, cfg.seed), fit)
-    best = found.best_trial
-    summary["tuning"] = {
-        "objective": OBJECTIVE,
-        "best": best.number,
-        "trials": [asdict(t) for t in found.trials],
-    }
-    (folder / "trials.json").write_text(
-        json.dumps(summary["tuning"], indent=2) + "\n", encoding="utf-8"
+    best, record = tune_locally(
+        hp,
+        schema,
+        split_dirs["train"],
+        split_dirs["validation"],
+        _reset(folder),
+        candidates=cfg.tune,
+        seed=cfg.seed,
     )
-    shutil.rmtree(folder / "model", ignore_errors=True)
-    return replace(hp, **best.hyperparameters), (
-        f"; tuned: best of {len(found.trials)} is #{best.number} ({OBJECTIVE} {best.score:.3f})"
+    summary["tuning"] = record
+    trial = record["trials"][record["best"] - 1]
+    return best, (
+        f"; tuned: best of {len(record['trials'])} is #{record['best']} "
+        f"({record['objective']} {trial['score']:.3f})"
     )
 
 
@@ -460,13 +333,14 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     # 8. baseline (Model Monitor statistics/constraints of the training data)
     from .monitoring.baseline import run_baseline
     from .monitoring.prediction_drift import write_prediction_baseline
+    from .traffic import model_scores, simulate_traffic
 
     baseline_dir = package.path / "baseline"
     with progress.step("baseline") as rec:
         train_df = read_table(split_dirs["train"], schema)
         baseline = run_baseline(train_df, schema, baseline_dir)
         # the model's scores on the training data: the prediction-drift monitor's reference
-        write_prediction_baseline(_scores(tarball, train_df, schema), baseline_dir)
+        write_prediction_baseline(model_scores(tarball, train_df, schema), baseline_dir)
         registry.attach_baseline(group, package.version, baseline_dir)
         rec.detail = (
             f"{len(schema.feature_names)} features and the score distribution over "
@@ -478,7 +352,10 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     capture_dir = out / "capture"
     with progress.step("traffic") as rec:
         _reset(capture_dir)
-        traffic = simulate_traffic(tarball, split_dirs["test"], schema, capture_dir, cfg)
+        traffic = simulate_traffic(
+            tarball, split_dirs["test"], schema, capture_dir,
+            rows=cfg.traffic_rows, drift=cfg.traffic_drift, seed=cfg.seed,
+        )  # fmt: skip
         rec.detail = (
             f"{traffic['requests']} requests, {traffic['rows_predicted']} rows predicted, "
             f"{traffic['requests_rejected']} rejected (drift {cfg.traffic_drift})"
@@ -532,79 +409,10 @@ def _run_local(cfg: RunLocalConfig, progress: Progress) -> dict[str, Any]:
     return summary
 
 
-def _scores(tarball: Path, frame: Any, schema: Schema) -> Any:
-    """Positive-class probabilities of the model in ``tarball`` on ``frame``."""
-    from .training.train import features_and_target, load_model_dir
-
-    pipeline, _schema, _meta = load_model_dir(tarball)
-    x, _y = features_and_target(frame, schema)
-    return pipeline.predict_proba(x)[:, 1]
-
-
 def _write_summary(out: Path, summary: dict[str, Any]) -> None:
     (out / "summary.json").write_text(
         json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
     )
-
-
-def simulate_traffic(
-    tarball: Path,
-    test_dir: Path,
-    schema: Schema,
-    capture_dir: Path,
-    cfg: RunLocalConfig,
-    *,
-    rows_per_request: int = 20,
-) -> dict[str, Any]:
-    """Send drifted copies of held-out rows through ``input_fn``/``predict_fn``/``output_fn`` as
-    CSV requests, and write the accepted ones as SageMaker data capture.
-
-    Traffic is drawn from the test split (so it works for any schema) and shifted with
-    :func:`pipeline_code.data.generate.apply_drift`; ``traffic_drift=0`` gives undrifted traffic.
-    Rows are drawn without replacement, in fresh random orders of the whole split when more
-    rows are asked for than it holds, so every row repeats as evenly as possible and the
-    repeats add no manufactured evidence; ``distinct_rows`` in the result says how many rows
-    the traffic really holds (the drift check counts repeated rows once).
-    """
-    import numpy as np
-    import pandas as pd
-
-    from .data import generate as gen
-    from .data.tables import read_table
-    from .loop import load_served_model, predict_requests
-    from .monitoring.capture import write_capture_files
-
-    model = load_served_model(tarball)
-    rng = np.random.default_rng(cfg.seed + 1)
-    test = read_table(test_dir, schema)
-    rounds = -(-cfg.traffic_rows // len(test)) if len(test) else 0
-    order = [rng.permutation(len(test)) for _ in range(rounds)]
-    picks = np.concatenate(order)[: cfg.traffic_rows] if order else np.empty(0, dtype=np.int64)
-    sample = test.iloc[picks].reset_index(drop=True)
-    features = sample[schema.feature_names]
-    if cfg.traffic_drift > 0:
-        features = gen.apply_drift(features, schema, rng, strength=cfg.traffic_drift)
-    accepted, probabilities, rejected, _positions = predict_requests(
-        model, features, rows_per_request
-    )
-    requests = len(accepted) + len(rejected)
-    if accepted:
-        records = pd.concat(accepted, ignore_index=True)
-        write_capture_files(
-            records,
-            np.concatenate(probabilities),
-            capture_dir,
-            content_type="text/csv",
-            rows_per_request=rows_per_request,
-        )
-    return {
-        "requests": requests,
-        "requests_rejected": len(rejected),
-        "rows_predicted": int(sum(len(b) for b in accepted)),
-        "first_rejection": rejected[0] if rejected else None,
-        "capture_dir": str(capture_dir),
-        "distinct_rows": int(np.unique(picks).size),
-    }
 
 
 # ----------------------------------------------------------------------------------- CLI

@@ -9,10 +9,13 @@ the winner on data the search did not see.
 
 from __future__ import annotations
 
+import json
 import math
 import random
+import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from .search_space import OBJECTIVE, SEARCH_SPACE
@@ -91,3 +94,43 @@ def search(
         )
     result.best = max(scored, key=lambda i: result.trials[i].score or 0.0)
     return result
+
+
+def tune_locally(
+    hp: Any,
+    schema: Any,
+    train_dir: Path,
+    validation_dir: Path,
+    folder: Path,
+    *,
+    candidates: int,
+    seed: int,
+) -> tuple[Any, dict[str, Any]]:
+    """Search ``candidates`` draws around ``hp`` (a ``Hyperparameters``; ``hgb`` only), each
+    trained on ``train_dir`` and scored on ``validation_dir``; write ``folder/trials.json``.
+    Returns the winner's hyperparameters and the record (objective, best number, trials)."""
+    from .train import train
+
+    if hp.model_type != "hgb":
+        raise ValueError(
+            f"--tune searches the hgb model's hyperparameters; --model-type is {hp.model_type!r}"
+        )
+
+    def fit(values: dict[str, Any]) -> Mapping[str, Mapping[str, float]]:
+        candidate = replace(hp, **values)
+        candidate.validate()
+        result = train(
+            train_dir, folder / "model", schema, candidate, validation_path=validation_dir
+        )
+        metrics: Mapping[str, Mapping[str, float]] = result.metadata["metrics"]
+        return metrics
+
+    found = search(draw(candidates, seed), fit)
+    record = {
+        "objective": OBJECTIVE,
+        "best": found.best_trial.number,
+        "trials": [asdict(t) for t in found.trials],
+    }
+    (folder / "trials.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(folder / "model", ignore_errors=True)
+    return replace(hp, **found.best_trial.hyperparameters), record
